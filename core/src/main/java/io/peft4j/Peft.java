@@ -1,0 +1,145 @@
+package io.peft4j;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
+import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.state.AdapterDirectory;
+import io.peft4j.state.PeftStateDicts;
+import io.peft4j.state.StateDictLoadResult;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.ModelAdapters;
+import io.peft4j.tuner.TunedModule;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * peft4j's low-level Java API, mirroring PEFT's: {@code inject_adapter_in_model}, {@code get_peft_model_state_dict},
+ * {@code set_peft_model_state_dict}, plus saving and loading adapter directories and the operations PEFT only offers
+ * on a {@code PeftModel} (activate, disable, merge, delete) through {@link #adapters(Block)}.
+ *
+ * <p>The model is any DJL block tree, addressed by PyTorch-style module paths ({@link io.peft4j.model.ModuleTree}).
+ * Works in a plain JVM: without {@code -javaagent} the instrumentation is attached on first use.
+ *
+ * <pre>{@code
+ * LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).targetModules(List.of("fc1", "fc2")).build();
+ * Peft.injectAdapter(config, model.getBlock());          // adapter "default", active
+ * ... train with DJL's Trainer as usual ...
+ * Peft.saveAdapter(model.getBlock(), Path.of("out"));    // adapter_config.json + adapter_model.safetensors
+ * }</pre>
+ */
+public final class Peft {
+
+    /** The adapter name PEFT uses when none is given. */
+    public static final String DEFAULT_ADAPTER = "default";
+
+    private Peft() {}
+
+    /** Injects adapter {@value #DEFAULT_ADAPTER} into {@code model}; see {@link #injectAdapter(AdapterConfig, Block, String)}. */
+    public static ModelAdapters injectAdapter(AdapterConfig config, Block model) {
+        return injectAdapter(config, model, DEFAULT_ADAPTER);
+    }
+
+    /**
+     * Injects adapter {@code name} into every module of {@code model} that {@code config} targets (PEFT's
+     * {@code inject_adapter_in_model}). The model's parameters must be initialised. The new adapter becomes the active
+     * one; base parameters are frozen as PEFT freezes them.
+     *
+     * @return the model's adapters
+     */
+    public static ModelAdapters injectAdapter(AdapterConfig config, Block model, String name) {
+        PeftInstrumentation.ensureInstalled();
+        ModelAdapters adapters = AdapterRegistry.modelFor(model);
+        adapters.inject(config, name);
+        return adapters;
+    }
+
+    /** The adapters of {@code model}, if any were injected. */
+    public static Optional<ModelAdapters> adapters(Block model) {
+        return Optional.ofNullable(AdapterRegistry.model(model));
+    }
+
+    /** The state dict of adapter {@value #DEFAULT_ADAPTER}. */
+    public static LinkedHashMap<String, NDArray> getStateDict(Block model) {
+        return getStateDict(model, DEFAULT_ADAPTER);
+    }
+
+    /**
+     * PEFT's {@code get_peft_model_state_dict}: the adapter's tensors under PEFT's keys (e.g.
+     * {@code fc1.lora_A.weight}); the arrays are the live parameters (do not close them).
+     */
+    public static LinkedHashMap<String, NDArray> getStateDict(Block model, String adapter) {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : PeftStateDicts.adapterStateDict(require(model), adapter).entrySet()) {
+            out.put(e.getKey(), e.getValue().getArray());
+        }
+        return out;
+    }
+
+    /** Loads a state dict into adapter {@value #DEFAULT_ADAPTER}. */
+    public static StateDictLoadResult setStateDict(Block model, Map<String, NDArray> stateDict) {
+        return setStateDict(model, stateDict, DEFAULT_ADAPTER);
+    }
+
+    /**
+     * PEFT's {@code set_peft_model_state_dict}: copies the values into the adapter (keys with or without
+     * {@code base_model.model.}) and reports unexpected keys and adapter keys not provided.
+     */
+    public static StateDictLoadResult setStateDict(Block model, Map<String, NDArray> stateDict, String adapter) {
+        return PeftStateDicts.load(require(model), adapter, stateDict);
+    }
+
+    /** Saves adapter {@value #DEFAULT_ADAPTER} to {@code dir}. */
+    public static List<Path> saveAdapter(Block model, Path dir) {
+        return saveAdapter(model, dir, DEFAULT_ADAPTER);
+    }
+
+    /** Writes {@code dir/adapter_config.json} and {@code dir/adapter_model.safetensors} as PEFT does. */
+    public static List<Path> saveAdapter(Block model, Path dir, String adapter) {
+        return AdapterDirectory.save(require(model), adapter, dir);
+    }
+
+    /** Loads the adapter in {@code dir} as {@value #DEFAULT_ADAPTER}. */
+    public static ModelAdapters loadAdapter(Block model, Path dir) {
+        return loadAdapter(model, dir, DEFAULT_ADAPTER);
+    }
+
+    /**
+     * Reads {@code dir/adapter_config.json}, injects the adapter as {@code name} and, when
+     * {@code dir/adapter_model.safetensors} exists, loads its weights (otherwise the adapter keeps its
+     * initialisation, ready to train).
+     */
+    public static ModelAdapters loadAdapter(Block model, Path dir, String name) {
+        AdapterConfig config = AdapterConfigs.read(dir);
+        ModelAdapters adapters = injectAdapter(config, model, name);
+        if (AdapterDirectory.hasWeights(dir)) {
+            try {
+                AdapterDirectory.loadWeights(adapters, name, dir);
+            } catch (RuntimeException e) {
+                adapters.deleteAdapter(name);
+                throw e;
+            }
+        }
+        return adapters;
+    }
+
+    /** The modules that carry adapters, by path. */
+    public static Map<String, TunedModule> tunedModules(Block model) {
+        return require(model).tunedModules();
+    }
+
+    private static ModelAdapters require(Block model) {
+        ModelAdapters adapters = AdapterRegistry.model(model);
+        if (adapters == null) {
+            throw new IllegalStateException("no adapter was injected into this model ("
+                    + model.getClass().getName() + ")");
+        }
+        return adapters;
+    }
+}

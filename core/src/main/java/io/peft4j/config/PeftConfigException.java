@@ -1,0 +1,3 @@
+package io.peft4j.config;
+/** STUB. */
+public class PeftConfigException extends RuntimeException { public PeftConfigException(String m) { super(m); } }

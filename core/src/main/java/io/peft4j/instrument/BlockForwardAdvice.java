@@ -1,0 +1,26 @@
+package io.peft4j.instrument;
+
+import net.bytebuddy.asm.Advice;
+
+/**
+ * Inlined into both {@code AbstractBaseBlock.forward} overloads: finds the outermost block of a forward pass (the
+ * model's root) so that adapters can be injected before it first runs.
+ */
+public final class BlockForwardAdvice {
+
+    private BlockForwardAdvice() {}
+
+    /** Before the forward. Only {@link InjectionFailure} propagates. */
+    @Advice.OnMethodEnter
+    public static boolean enter(@Advice.This Object self) {
+        return ModelHooks.enterForward(self);
+    }
+
+    /** After the forward, normal or exceptional. */
+    @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
+    public static void exit(@Advice.Enter boolean counted) {
+        if (counted) {
+            ModelHooks.exitForward();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.peft4j.instrument;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.training.ParameterStore;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.TunedModule;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What the forward advice calls: finds the tuned-module record of a block (one map lookup, {@code null} for blocks
+ * without adapters) and lets it rewrite the input and output. Never throws: errors are counted in
+ * {@link AdviceErrors} and the block's own result is used.
+ */
+public final class ForwardHooks {
+
+    private static final LongAdder INTERCEPTED = new LongAdder();
+
+    private ForwardHooks() {}
+
+    /** The tuned module of {@code block}, or {@code null}. */
+    public static Object lookup(Object block) {
+        try {
+            return AdapterRegistry.tuned(block);
+        } catch (Throwable t) {
+            AdviceErrors.record("looking up adapters of " + block.getClass().getName(), t);
+            return null;
+        }
+    }
+
+    /** Lets the adapters of {@code module} rewrite the block's input. */
+    public static NDList before(Object module, ParameterStore store, NDList inputs, boolean training) {
+        try {
+            return ((TunedModule) module).beforeForward(store, inputs, training);
+        } catch (Throwable t) {
+            AdviceErrors.record("preparing the input of '" + ((TunedModule) module).path() + "'", t);
+            return inputs;
+        }
+    }
+
+    /** Adds the adapters' deltas of {@code module} to the block's output. */
+    public static NDList after(Object module, ParameterStore store, NDList inputs, boolean training, NDList output) {
+        INTERCEPTED.increment();
+        try {
+            return ((TunedModule) module).afterForward(store, inputs, training, output);
+        } catch (Throwable t) {
+            AdviceErrors.record("adding the adapters of '" + ((TunedModule) module).path() + "'", t);
+            return output;
+        }
+    }
+
+    /** How many forward passes of tuned modules were intercepted. */
+    public static long interceptedForwards() {
+        return INTERCEPTED.sum();
+    }
+}

@@ -1,0 +1,74 @@
+package io.peft4j.instrument;
+
+import ai.djl.Model;
+import ai.djl.nn.Block;
+
+/**
+ * What the lifecycle advice calls: tracks the outermost forward per thread and forwards model events to the
+ * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} escapes to the application.
+ */
+public final class ModelHooks {
+
+    private static volatile ModelLifecycleListener listener;
+    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+    private ModelHooks() {}
+
+    /** Installs the listener ({@code null} removes it). */
+    public static void setListener(ModelLifecycleListener newListener) {
+        listener = newListener;
+    }
+
+    /** Entering a block's forward; returns whether the depth was counted (so exit must uncount). */
+    public static boolean enterForward(Object block) {
+        ModelLifecycleListener l = listener;
+        if (l == null) {
+            return false;
+        }
+        int[] depth = DEPTH.get();
+        if (depth[0]++ == 0 && block instanceof Block) {
+            notifyRoot(l, (Block) block, "forward", depth);
+        }
+        return true;
+    }
+
+    /** Leaving a block's forward counted by {@link #enterForward}. */
+    public static void exitForward() {
+        DEPTH.get()[0]--;
+    }
+
+    /** A Trainer or Predictor was created for {@code model}, or a Trainer initialised it. */
+    public static void modelInUse(Model model, String trigger) {
+        ModelLifecycleListener l = listener;
+        if (l == null || model == null || model.getBlock() == null) {
+            return;
+        }
+        notifyRoot(l, model.getBlock(), trigger, null);
+    }
+
+    /** A Trainer of {@code model} is closing. */
+    public static void trainingEnded(Model model) {
+        ModelLifecycleListener l = listener;
+        if (l == null) {
+            return;
+        }
+        try {
+            l.trainingEnded(model);
+        } catch (Throwable t) {
+            AdviceErrors.record("handling the end of training", t);
+        }
+    }
+
+    private static void notifyRoot(ModelLifecycleListener l, Block root, String trigger, int[] depth) {
+        try {
+            l.rootInUse(root, trigger);
+        } catch (InjectionFailure e) {
+            if (depth != null) {
+                depth[0]--;
+            }
+            throw e;
+        } catch (Throwable t) {
+            AdviceErrors.record("injecting adapters on " + trigger, t);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.peft4j.instrument;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.ParameterList;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.SavedModule;
+
+/**
+ * What the parameter advice calls: appends adapter parameters to a tuned block's {@code getParameters()} (so DJL's
+ * Trainer initialises, checks and updates them, while {@code saveParameters} — which uses
+ * {@code getDirectParameters()} — never writes them into the user's model file), and substitutes
+ * {@code modules_to_save} copies for the originals in {@code ParameterStore.getValue}.
+ */
+public final class ParameterHooks {
+
+    private ParameterHooks() {}
+
+    /** Appends the parameters peft4j attached to {@code block}. */
+    public static void appendAttached(Object block, ParameterList list) {
+        try {
+            PairList<String, Parameter> attached = AdapterRegistry.attachedParameters(block);
+            if (attached != null) {
+                list.addAll(attached);
+            }
+        } catch (Throwable t) {
+            AdviceErrors.record("listing the adapter parameters of " + block.getClass().getName(), t);
+        }
+    }
+
+    /** The value to use for {@code parameter}: a {@code modules_to_save} copy's, or {@code value}. */
+    public static NDArray substitute(ParameterStore store, Parameter parameter, Device device, boolean training,
+            NDArray value) {
+        try {
+            SavedModule module = AdapterRegistry.substitutionFor(parameter);
+            return module == null ? value : module.substitute(store, parameter, device, training, value);
+        } catch (Throwable t) {
+            AdviceErrors.record("substituting parameter " + parameter.getName(), t);
+            return value;
+        }
+    }
+}

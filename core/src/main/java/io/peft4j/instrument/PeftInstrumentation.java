@@ -1,0 +1,127 @@
+package io.peft4j.instrument;
+
+import io.peft4j.log.PeftLog;
+import net.bytebuddy.agent.ByteBuddyAgent;
+import net.bytebuddy.agent.builder.AgentBuilder;
+import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
+import net.bytebuddy.asm.Advice;
+import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.utility.JavaModule;
+
+import java.lang.instrument.Instrumentation;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
+import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
+import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.not;
+import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
+import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
+
+/**
+ * Installs peft4j's bytecode advice into DJL, once per JVM: with the agent's {@link Instrumentation} when peft4j was
+ * launched as {@code -javaagent} (or attached), otherwise by attaching Byte Buddy's agent to this JVM on first use of
+ * the Java API. Classes already loaded are retransformed; the advice changes no class shape
+ * ({@code disableClassFormatChanges}), so retransformation is always allowed.
+ *
+ * <p>Instrumented: {@code forwardInternal} of {@code Linear}; both {@code forward} overloads and
+ * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructor,
+ * {@code initialize} and {@code close}; {@code Predictor}'s constructor.
+ */
+public final class PeftInstrumentation {
+
+    private static final PeftLog LOG = PeftLog.get(PeftInstrumentation.class);
+    private static final AtomicLong TRANSFORM_ERRORS = new AtomicLong();
+
+    /** The DJL classes whose {@code forwardInternal} adapters hook. */
+    static final String[] MODULE_CLASSES = {"ai.djl.nn.core.Linear"};
+
+    private static Instrumentation instrumentation;
+    private static ResettableClassFileTransformer transformer;
+
+    private PeftInstrumentation() {}
+
+    /** Installs with the agent's instrumentation (premain/agentmain); a no-op when already installed. */
+    public static synchronized void install(Instrumentation inst) {
+        if (transformer != null) {
+            return;
+        }
+        instrumentation = inst;
+        long start = System.nanoTime();
+        transformer = agentBuilder().installOn(inst);
+        LOG.debug("instrumentation installed in {} ms", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** Makes sure the advice is in place, attaching to this JVM if no agent was given at launch. */
+    public static synchronized void ensureInstalled() {
+        if (transformer != null) {
+            return;
+        }
+        LOG.info("no -javaagent given: attaching peft4j's instrumentation to this JVM");
+        install(ByteBuddyAgent.install());
+    }
+
+    /** Whether the advice is installed. */
+    public static synchronized boolean isInstalled() {
+        return transformer != null;
+    }
+
+    /** The instrumentation in use, or {@code null}. */
+    public static synchronized Instrumentation instrumentation() {
+        return instrumentation;
+    }
+
+    /** Errors Byte Buddy reported while transforming DJL classes. */
+    public static long transformErrors() {
+        return TRANSFORM_ERRORS.get();
+    }
+
+    static AgentBuilder agentBuilder() {
+        return new AgentBuilder.Default()
+                .disableClassFormatChanges()
+                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                .with(new ErrorListener())
+                .ignore(not(nameStartsWith("ai.djl.")))
+                .type(named(MODULE_CLASSES[0]))
+                .transform((builder, type, loader, module, domain) -> builder.visit(
+                        Advice.to(ModuleForwardAdvice.class).on(named("forwardInternal")
+                                .and(takesArguments(4)).and(takesArgument(2, boolean.class)))))
+                .type(named("ai.djl.nn.AbstractBaseBlock"))
+                .transform((builder, type, loader, module, domain) -> builder
+                        .visit(Advice.to(BlockForwardAdvice.class).on(named("forward")
+                                .and(takesArguments(4)).and(not(isStatic()))))
+                        .visit(Advice.to(GetParametersAdvice.class).on(named("getParameters")
+                                .and(takesArguments(0)))))
+                .type(named("ai.djl.training.ParameterStore"))
+                .transform((builder, type, loader, module, domain) -> builder.visit(
+                        Advice.to(ParameterValueAdvice.class).on(named("getValue").and(takesArguments(3)))))
+                .type(named("ai.djl.training.Trainer"))
+                .transform((builder, type, loader, module, domain) -> builder
+                        .visit(Advice.to(TrainerAdvice.Created.class).on(isConstructor()))
+                        .visit(Advice.to(TrainerAdvice.Initialized.class).on(named("initialize")))
+                        .visit(Advice.to(TrainerAdvice.Closing.class).on(named("close")
+                                .and(takesArguments(0)))))
+                .type(named("ai.djl.inference.Predictor"))
+                .transform((builder, type, loader, module, domain) -> builder.visit(
+                        Advice.to(PredictorAdvice.class).on(isConstructor().and(takesArguments(4)))));
+    }
+
+    /** Logs and counts transformation errors; they would otherwise leave a model silently unadapted. */
+    private static final class ErrorListener extends AgentBuilder.Listener.Adapter {
+        @Override
+        public void onError(String typeName, ClassLoader classLoader, JavaModule module, boolean loaded,
+                Throwable throwable) {
+            TRANSFORM_ERRORS.incrementAndGet();
+            LOG.error("could not instrument {}: {}", typeName, throwable.toString(), throwable);
+        }
+
+        @Override
+        public void onTransformation(TypeDescription typeDescription, ClassLoader classLoader, JavaModule module,
+                boolean loaded, DynamicType dynamicType) {
+            LOG.debug("instrumented {}{}", typeDescription.getName(), loaded ? " (retransformed)" : "");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.peft4j.instrument;
+
+import ai.djl.Model;
+import net.bytebuddy.asm.Advice;
+
+/** Advice for the constructor of {@code ai.djl.inference.Predictor}. */
+public final class PredictorAdvice {
+
+    private PredictorAdvice() {}
+
+    /** After {@code new Predictor(model, translator, device, copy)}. */
+    @Advice.OnMethodExit
+    public static void exit(@Advice.Argument(0) Model model) {
+        ModelHooks.modelInUse(model, "predictor");
+    }
+}

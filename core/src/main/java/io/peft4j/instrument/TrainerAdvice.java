@@ -1,0 +1,43 @@
+package io.peft4j.instrument;
+
+import ai.djl.training.Trainer;
+import net.bytebuddy.asm.Advice;
+
+/** Advice for {@code ai.djl.training.Trainer}: creation, {@code initialize} and {@code close}. */
+public final class TrainerAdvice {
+
+    private TrainerAdvice() {}
+
+    /** After {@code new Trainer(model, config)}. */
+    public static final class Created {
+        private Created() {}
+
+        /** Reports the model as in use by a trainer. */
+        @Advice.OnMethodExit
+        public static void exit(@Advice.This Trainer trainer) {
+            ModelHooks.modelInUse(trainer.getModel(), "trainer");
+        }
+    }
+
+    /** After {@code Trainer.initialize(Shape...)}. */
+    public static final class Initialized {
+        private Initialized() {}
+
+        /** Reports the model as initialised by a trainer. */
+        @Advice.OnMethodExit
+        public static void exit(@Advice.This Trainer trainer) {
+            ModelHooks.modelInUse(trainer.getModel(), "trainer-initialized");
+        }
+    }
+
+    /** Before {@code Trainer.close()}. */
+    public static final class Closing {
+        private Closing() {}
+
+        /** Reports the end of training. */
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        public static void enter(@Advice.This Trainer trainer) {
+            ModelHooks.trainingEnded(trainer.getModel());
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.peft4j.state;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
+import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.SafetensorsWriter;
+import io.peft4j.io.TensorData;
+import io.peft4j.log.PeftLog;
+import io.peft4j.tuner.ModelAdapters;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An adapter directory as PEFT reads and writes it: {@code adapter_config.json} and {@code adapter_model.safetensors}
+ * (metadata {@code {"format": "pt"}}, PEFT's keys and dtypes).
+ */
+public final class AdapterDirectory {
+
+    /** The config file name. */
+    public static final String CONFIG_FILE = "adapter_config.json";
+    /** The weights file name. */
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
+    private static final PeftLog LOG = PeftLog.get(AdapterDirectory.class);
+
+    private AdapterDirectory() {}
+
+    /** Writes adapter {@code adapter} of {@code model} into {@code dir} (created if needed); returns the files. */
+    public static List<Path> save(ModelAdapters model, String adapter, Path dir) {
+        AdapterConfig config = model.config(adapter);
+        LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
+        for (Map.Entry<String, Parameter> e : PeftStateDicts.adapterStateDict(model, adapter).entrySet()) {
+            tensors.put(e.getKey(), TensorData.fromNDArray(e.getValue().getArray()));
+        }
+        try {
+            Files.createDirectories(dir);
+            AdapterConfigs.write(config, dir);
+            SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write adapter '" + adapter + "' to " + dir + ": " + e.getMessage(),
+                    e);
+        }
+        LOG.info("saved adapter '{}' ({} tensors) to {}", adapter, tensors.size(), dir);
+        return List.of(dir.resolve(CONFIG_FILE), dir.resolve(WEIGHTS_FILE));
+    }
+
+    /** Whether {@code dir} holds adapter weights. */
+    public static boolean hasWeights(Path dir) {
+        return Files.isRegularFile(dir.resolve(WEIGHTS_FILE));
+    }
+
+    /**
+     * Loads {@code dir/adapter_model.safetensors} into adapter {@code adapter}. Keys the model does not have are
+     * reported as a warning (as PEFT does); adapter keys the file lacks are an error, since the adapter would be
+     * silently half-initialised.
+     */
+    public static StateDictLoadResult loadWeights(ModelAdapters model, String adapter, Path dir) {
+        Path file = dir.resolve(WEIGHTS_FILE);
+        SafetensorsFile weights;
+        try {
+            weights = SafetensorsFile.read(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        NDArray anyWeight = model.root().getParameters().valueAt(0).getArray();
+        StateDictLoadResult result;
+        try (NDManager manager = anyWeight.getManager().newSubManager()) {
+            Map<String, NDArray> stateDict = new LinkedHashMap<>();
+            weights.tensors().forEach((name, tensor) -> stateDict.put(name, tensor.toNDArray(manager)));
+            try {
+                result = PeftStateDicts.load(model, adapter, stateDict);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            }
+        }
+        if (!result.unexpectedKeys().isEmpty()) {
+            LOG.warn("{}: keys that match nothing in the model were ignored: {}", file, result.unexpectedKeys());
+        }
+        if (!result.missingAdapterKeys().isEmpty()) {
+            throw new IllegalArgumentException(file + ": missing adapter keys " + result.missingAdapterKeys()
+                    + " for adapter '" + adapter + "'");
+        }
+        LOG.info("loaded {} tensors of adapter '{}' from {}", weights.names().size(), adapter, file);
+        return result;
+    }
+}

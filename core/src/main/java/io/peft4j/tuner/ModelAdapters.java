@@ -1,0 +1,444 @@
+package io.peft4j.tuner;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.util.Pair;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.LoraBias;
+import io.peft4j.config.LoraConfig;
+import io.peft4j.config.PeftConfigException;
+import io.peft4j.config.PeftType;
+import io.peft4j.config.TargetModules;
+import io.peft4j.log.PeftLog;
+import io.peft4j.lora.LoraModules;
+import io.peft4j.match.TargetMatcher;
+import io.peft4j.model.ModuleNode;
+import io.peft4j.model.ModuleTree;
+import io.peft4j.model.TorchParameterNames;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Everything peft4j knows about one model (a root block): the adapters injected into it with their configs, the tuned
+ * modules, the {@code modules_to_save} copies, which adapters are active and whether adapters are disabled. This is
+ * the low-level counterpart of what PEFT keeps on its tuner layers; {@link io.peft4j.Peft} is its public face.
+ */
+public final class ModelAdapters {
+
+    private static final PeftLog LOG = PeftLog.get(ModelAdapters.class);
+
+    private final Block root;
+    private final Map<String, AdapterConfig> configs = new LinkedHashMap<>();
+    private final Map<String, TunedModule> tuned = new LinkedHashMap<>();
+    private final Map<String, SavedModule> saved = new LinkedHashMap<>();
+    private List<String> active = List.of();
+    private boolean disabled;
+
+    ModelAdapters(Block root) {
+        this.root = root;
+    }
+
+    /** The model's root block. */
+    public Block root() {
+        return root;
+    }
+
+    /**
+     * Injects adapter {@code name} described by {@code config} (PEFT's {@code inject_adapter_in_model}); the new
+     * adapter becomes the only active one, as in PEFT.
+     *
+     * @return the modules that received the adapter, in model order
+     * @throws PeftConfigException when no module matches, a matched module is not supported, or the name is taken
+     */
+    public synchronized List<TunedModule> inject(AdapterConfig config, String name) {
+        if (configs.containsKey(name)) {
+            throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
+                    + "or choose another name (existing: " + configs.keySet() + ")");
+        }
+        if (config.peftType() != PeftType.LORA) {
+            throw new PeftConfigException("peft_type " + config.peftType().jsonName()
+                    + " is not supported by peft4j yet (supported: LORA)");
+        }
+        LoraConfig lora = (LoraConfig) config;
+        ModuleTree tree = ModuleTree.of(root);
+        List<ModuleNode> targets = findTargets(tree, config);
+        if (targets.isEmpty()) {
+            throw new PeftConfigException(TargetMatcher.targetsNotFoundMessage(config));
+        }
+        for (ModuleNode node : targets) {
+            if (!LoraModules.supports(node.block())) {
+                throw new PeftConfigException("Target module '" + node.path() + "' ("
+                        + node.block().getClass().getName() + ") is not supported. Currently, only the following "
+                        + "modules are supported: " + LoraModules.SUPPORTED + ".");
+            }
+        }
+        List<TunedModule> created = new ArrayList<>();
+        List<TunedModule> touched = new ArrayList<>();
+        try {
+            for (ModuleNode node : targets) {
+                TunedModule module = tuned.get(node.path());
+                if (module == null) {
+                    module = new TunedModule(node.path(), node.block());
+                    created.add(module);
+                }
+                module.addAdapter(LoraModules.create(lora, name, node.path(), node.block()));
+                touched.add(module);
+            }
+        } catch (RuntimeException e) {
+            for (TunedModule module : touched) {
+                if (!created.contains(module)) {
+                    module.deleteAdapter(name);
+                }
+            }
+            for (TunedModule module : created) {
+                module.adapters().values().forEach(ModuleAdapter::close);
+            }
+            throw e;
+        }
+        for (TunedModule module : created) {
+            tuned.put(module.path(), module);
+            AdapterRegistry.registerTuned(module);
+        }
+        configs.put(name, config);
+        addModulesToSave(tree, config, name);
+        setActiveAdapters(List.of(name));
+        logInjection(name, lora, touched);
+        return touched;
+    }
+
+    private List<ModuleNode> findTargets(ModuleTree tree, AdapterConfig config) {
+        Set<String> allLinear = config.targetModules() != null && config.targetModules().isAllLinear()
+                ? allLinearNames(tree) : null;
+        List<ModuleNode> targets = new ArrayList<>();
+        for (ModuleNode node : tree.nodes()) {
+            if (node.path().isEmpty() || insideSavedModule(tree, node)) {
+                continue;
+            }
+            boolean hit = allLinear != null
+                    ? allLinear.contains(node.name()) && !TargetMatcher.isExcluded(config, node.path())
+                    : TargetMatcher.isTargeted(config, node.path());
+            if (hit) {
+                targets.add(node);
+            }
+        }
+        return targets;
+    }
+
+    /**
+     * {@code "all-linear"}: the attribute names of every {@link Linear}, minus the output layer (the last Linear
+     * in model order), which PEFT leaves out as well.
+     */
+    private static Set<String> allLinearNames(ModuleTree tree) {
+        Set<String> names = new LinkedHashSet<>();
+        String last = null;
+        for (ModuleNode node : tree.nodes()) {
+            if (node.block() instanceof Linear && !node.path().isEmpty()) {
+                names.add(node.name());
+                last = node.name();
+            }
+        }
+        if (last != null && names.size() > 1) {
+            names.remove(last);
+        }
+        return names;
+    }
+
+    private boolean insideSavedModule(ModuleTree tree, ModuleNode node) {
+        for (SavedModule s : saved.values()) {
+            ModuleNode wrapped = tree.nodeOf(s.block()).orElse(null);
+            if (wrapped != null && ModuleTree.isWithin(node, wrapped)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void addModulesToSave(ModuleTree tree, AdapterConfig config, String name) {
+        List<String> wanted = config.modulesToSave();
+        if (wanted == null || wanted.isEmpty()) {
+            return;
+        }
+        for (ModuleNode node : tree.nodes()) {
+            if (node.path().isEmpty()) {
+                continue;
+            }
+            boolean hit = false;
+            for (String key : wanted) {
+                if (node.path().equals(key) || node.path().endsWith("." + key)) {
+                    hit = true;
+                    break;
+                }
+            }
+            if (!hit || tuned.containsKey(node.path())) {
+                continue;
+            }
+            SavedModule module = saved.get(node.path());
+            if (module == null) {
+                module = new SavedModule(node.path(), node.block(), subtreeParameters(tree, node));
+                saved.put(node.path(), module);
+                AdapterRegistry.registerSaved(module);
+            }
+            module.addCopy(name);
+            LOG.info("adapter '{}': module '{}' ({}) is trained and saved in full (modules_to_save)", name,
+                    node.path(), node.block().getClass().getSimpleName());
+        }
+    }
+
+    /** The parameters of {@code node}'s subtree by torch name relative to it. */
+    private static Map<String, Parameter> subtreeParameters(ModuleTree tree, ModuleNode node) {
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        for (ModuleNode n : tree.nodes()) {
+            if (!ModuleTree.isWithin(n, node)) {
+                continue;
+            }
+            String rel = n == node ? "" : n.path().substring(node.path().isEmpty() ? 0 : node.path().length() + 1);
+            for (Pair<String, Parameter> p : n.block().getDirectParameters()) {
+                String torch = TorchParameterNames.torchName(n.block(), p.getKey());
+                params.put(rel.isEmpty() ? torch : rel + "." + torch, p.getValue());
+            }
+        }
+        return params;
+    }
+
+    private void logInjection(String name, LoraConfig config, List<TunedModule> modules) {
+        long total = 0;
+        for (TunedModule module : modules) {
+            ModuleAdapter adapter = module.adapter(name);
+            long count = adapter.parameterCount();
+            total += count;
+            Parameter weight = module.block().getDirectParameters().get("weight");
+            LOG.info("injected {} adapter '{}' into '{}' ({} {}): r={}, scaling={}, trainable parameters={}",
+                    adapter.adapterType(), name, module.path(), module.block().getClass().getSimpleName(),
+                    weight.getArray().getShape(), adapter.rank(), adapter.scaling(), count);
+        }
+        long base = 0;
+        for (Pair<String, Parameter> p : root.getParameters()) {
+            if (p.getValue().isInitialized() && !isAdapterParameter(p.getValue())) {
+                base += p.getValue().getArray().getShape().size();
+            }
+        }
+        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {})", name,
+                config.peftType().jsonName(), modules.size(), total,
+                String.format(java.util.Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base);
+    }
+
+    private boolean isAdapterParameter(Parameter parameter) {
+        for (TunedModule module : tuned.values()) {
+            for (ModuleAdapter adapter : module.adapters().values()) {
+                if (adapter.parameters().containsValue(parameter)) {
+                    return true;
+                }
+            }
+        }
+        for (SavedModule module : saved.values()) {
+            for (String adapter : module.adapters()) {
+                if (module.copy(adapter).containsValue(parameter)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The adapter names, in injection order. */
+    public synchronized List<String> adapterNames() {
+        return new ArrayList<>(configs.keySet());
+    }
+
+    /** The config of adapter {@code name}. */
+    public synchronized AdapterConfig config(String name) {
+        AdapterConfig config = configs.get(name);
+        if (config == null) {
+            throw unknownAdapter(name);
+        }
+        return config;
+    }
+
+    /** The active adapter names. */
+    public synchronized List<String> activeAdapters() {
+        return active;
+    }
+
+    /**
+     * Activates {@code names} (their deltas add up), as PEFT's {@code set_adapter}: only active adapters are
+     * trainable; base weights stay frozen.
+     */
+    public synchronized void setActiveAdapters(List<String> names) {
+        for (String name : names) {
+            if (!configs.containsKey(name)) {
+                throw unknownAdapter(name);
+            }
+        }
+        active = List.copyOf(names);
+        for (TunedModule module : tuned.values()) {
+            module.setActive(active);
+        }
+        for (SavedModule module : saved.values()) {
+            module.activate(active, disabled);
+        }
+        applyBaseTrainability();
+    }
+
+    /** Disables (outputs equal the base model's) or re-enables all adapters. */
+    public synchronized void setAdaptersEnabled(boolean enabled) {
+        disabled = !enabled;
+        for (TunedModule module : tuned.values()) {
+            module.setDisabled(disabled);
+        }
+        for (SavedModule module : saved.values()) {
+            module.activate(active, disabled);
+        }
+    }
+
+    /** Whether adapters are enabled. */
+    public synchronized boolean adaptersEnabled() {
+        return !disabled;
+    }
+
+    /** Deletes adapter {@code name} from every module; the remaining active adapters stay active. */
+    public synchronized void deleteAdapter(String name) {
+        if (configs.remove(name) == null) {
+            throw unknownAdapter(name);
+        }
+        for (TunedModule module : new ArrayList<>(tuned.values())) {
+            module.deleteAdapter(name);
+            if (module.adapters().isEmpty()) {
+                tuned.remove(module.path());
+                AdapterRegistry.unregisterTuned(module);
+            }
+        }
+        for (SavedModule module : new ArrayList<>(saved.values())) {
+            module.deleteCopy(name);
+            if (module.adapters().isEmpty()) {
+                saved.remove(module.path());
+                AdapterRegistry.unregisterSaved(module);
+            }
+        }
+        List<String> remaining = new ArrayList<>(active);
+        remaining.remove(name);
+        setActiveAdapters(remaining);
+    }
+
+    /** Merges the named adapters into the base weights (with {@code safe}: refuses NaN/Inf results). */
+    public synchronized void merge(List<String> names, boolean safe) {
+        for (String name : names) {
+            if (!configs.containsKey(name)) {
+                throw unknownAdapter(name);
+            }
+        }
+        for (TunedModule module : tuned.values()) {
+            for (String name : names) {
+                module.merge(name, safe);
+            }
+        }
+    }
+
+    /** Unmerges every merged adapter, restoring the base weights. */
+    public synchronized void unmerge() {
+        for (TunedModule module : tuned.values()) {
+            module.unmergeAll();
+        }
+    }
+
+    /** The tuned modules by path, in model order. */
+    public synchronized Map<String, TunedModule> tunedModules() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(tuned));
+    }
+
+    /** The {@code modules_to_save} modules by path. */
+    public synchronized Map<String, SavedModule> savedModules() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(saved));
+    }
+
+    /**
+     * The whole model's parameters under the names PEFT's injected model has in {@code state_dict()}:
+     * {@code fc1.base_layer.weight}, {@code fc1.lora_A.default.weight}, {@code head.original_module.weight},
+     * {@code head.modules_to_save.default.weight}, {@code fc2.bias}, ...
+     */
+    public synchronized LinkedHashMap<String, Parameter> namedParameters() {
+        ModuleTree tree = ModuleTree.of(root);
+        LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
+        Map<Block, SavedModule> savedByBlock = new IdentityHashMap<>();
+        saved.values().forEach(s -> savedByBlock.put(s.block(), s));
+        for (ModuleNode node : tree.nodes()) {
+            SavedModule wrapper = savedByBlock.get(node.block());
+            if (wrapper != null) {
+                wrapper.originals().forEach((rel, p) -> out.put(node.child("original_module." + rel), p));
+                for (String adapter : wrapper.adapters()) {
+                    wrapper.copy(adapter).forEach((rel, p) ->
+                            out.put(node.child("modules_to_save." + adapter + "." + rel), p));
+                }
+                continue;
+            }
+            if (insideSavedModule(tree, node)) {
+                continue;
+            }
+            TunedModule module = tuned.get(node.path());
+            for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
+                String torch = TorchParameterNames.torchName(node.block(), p.getKey());
+                out.put(node.child(module == null ? torch : "base_layer." + torch), p.getValue());
+            }
+            if (module != null) {
+                addAdapterParameters(node, module, out);
+            }
+        }
+        return out;
+    }
+
+    /** Adapter parameters grouped as torch's ModuleDicts are: all adapters' lora_A, then all lora_B, ... */
+    private static void addAdapterParameters(ModuleNode node, TunedModule module, Map<String, Parameter> out) {
+        Map<String, Map<String, Parameter>> slots = new LinkedHashMap<>();
+        for (ModuleAdapter adapter : module.adapters().values()) {
+            adapter.parameters().forEach((name, p) -> {
+                int dot = name.indexOf('.');
+                String slot = dot < 0 ? name : name.substring(0, dot);
+                slots.computeIfAbsent(slot, k -> new LinkedHashMap<>()).put(name, p);
+            });
+        }
+        slots.values().forEach(m -> m.forEach((name, p) -> out.put(node.child(name), p)));
+    }
+
+    /** Applies PEFT's {@code _mark_only_adapters_as_trainable} to the base parameters. */
+    private void applyBaseTrainability() {
+        Set<LoraBias> modes = new LinkedHashSet<>();
+        for (String name : active) {
+            AdapterConfig config = configs.get(name);
+            if (config instanceof LoraConfig) {
+                modes.add(((LoraConfig) config).bias());
+            }
+        }
+        ModuleTree tree = ModuleTree.of(root);
+        for (ModuleNode node : tree.nodes()) {
+            boolean wrapped = insideSavedModule(tree, node);
+            TunedModule module = tuned.get(node.path());
+            for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
+                String torch = TorchParameterNames.torchName(node.block(), p.getKey());
+                String fullName = node.child(module == null ? torch : "base_layer." + torch);
+                boolean trainable = !wrapped && (modes.contains(LoraBias.ALL) && fullName.contains("bias")
+                        || modes.contains(LoraBias.LORA_ONLY) && module != null && "bias".equals(torch));
+                Parameter parameter = p.getValue();
+                if (parameter.requiresGradient() != trainable) {
+                    parameter.freeze(!trainable);
+                }
+            }
+        }
+    }
+
+    private IllegalArgumentException unknownAdapter(String name) {
+        return new IllegalArgumentException("no adapter named '" + name + "' on this model (adapters: "
+                + configs.keySet() + ")");
+    }
+
+    /** Whether {@code targets} selects modules by regex (for messages). */
+    static boolean isRegex(TargetModules targets) {
+        return targets != null && targets.isRegex();
+    }
+}

@@ -1,0 +1,74 @@
+package io.peft4j.tuner;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+
+import java.util.Map;
+
+/**
+ * One named adapter (LoRA, IA3, ...) on one targeted module: its parameters and its contribution to the module's
+ * forward pass.
+ */
+public interface ModuleAdapter {
+
+    /** The adapter name, e.g. {@code default}. */
+    String adapterName();
+
+    /** The adapter type as PEFT names it, e.g. {@code LORA}. */
+    String adapterType();
+
+    /**
+     * The adapter's parameters under the names PEFT gives them inside the module, adapter name included, e.g.
+     * {@code lora_A.default.weight}; insertion order is PEFT's {@code state_dict()} order.
+     */
+    Map<String, Parameter> parameters();
+
+    /** Rewrites the module's input before the base forward (IA3 on feed-forward modules); identity by default. */
+    default NDList beforeForward(ParameterStore store, NDList inputs, boolean training) {
+        return inputs;
+    }
+
+    /**
+     * Adds the adapter's contribution to the base output {@code output} computed from {@code input}.
+     *
+     * @return the new output (may be {@code output} itself, updated in place)
+     */
+    NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training);
+
+    /** Folds the adapter into the base weights; with {@code safe}, refuses (and changes nothing) on NaN/Inf. */
+    void merge(boolean safe);
+
+    /** Subtracts a merged adapter from the base weights again. */
+    void unmerge();
+
+    /** The rank (LoRA r), or 0 where it does not apply. */
+    int rank();
+
+    /** The scaling applied to the delta, or 1 where it does not apply. */
+    double scaling();
+
+    /** Marks the adapter's parameters trainable or frozen. */
+    default void setTrainable(boolean trainable) {
+        for (Parameter p : parameters().values()) {
+            p.freeze(!trainable);
+        }
+    }
+
+    /** Number of scalar parameters. */
+    default long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters().values()) {
+            n += p.getArray().getShape().size();
+        }
+        return n;
+    }
+
+    /** Releases the adapter's native arrays. */
+    default void close() {
+        for (Parameter p : parameters().values()) {
+            p.close();
+        }
+    }
+}

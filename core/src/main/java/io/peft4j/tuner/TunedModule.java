@@ -1,0 +1,194 @@
+package io.peft4j.tuner;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A base block that one or more adapters target (PEFT's tuner layer): the adapters by name, which are active, which
+ * are merged into the base weights and whether adapters are disabled. The forward interception asks this object what
+ * to add to the block's output.
+ *
+ * <p>Changes publish a new immutable {@link State}, so a forward pass running on another thread sees either the old
+ * or the new set of adapters, never a mix.
+ */
+public final class TunedModule {
+
+    private final String path;
+    private final Block block;
+    private final Map<String, ModuleAdapter> adapters = new LinkedHashMap<>();
+    private final Set<String> merged = new LinkedHashSet<>();
+    private List<String> active = List.of();
+    private boolean disabled;
+    private volatile State state = new State(List.of(), false);
+
+    /** The adapters that take part in a forward pass, fixed for that pass. */
+    record State(List<ModuleAdapter> forward, boolean disabled) {}
+
+    /** Creates the record for {@code block} at {@code path}. */
+    public TunedModule(String path, Block block) {
+        this.path = path;
+        this.block = block;
+    }
+
+    /** The module's dotted path in its model. */
+    public String path() {
+        return path;
+    }
+
+    /** The base block. */
+    public Block block() {
+        return block;
+    }
+
+    /** The adapters by name, in injection order. */
+    public synchronized Map<String, ModuleAdapter> adapters() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
+    }
+
+    /** The adapter named {@code name}, or {@code null}. */
+    public synchronized ModuleAdapter adapter(String name) {
+        return adapters.get(name);
+    }
+
+    /** Adds an adapter (replacing none: the caller checks names). */
+    public synchronized void addAdapter(ModuleAdapter adapter) {
+        adapters.put(adapter.adapterName(), adapter);
+        publish();
+    }
+
+    /** Removes and closes the adapter named {@code name}; returns whether there was one. */
+    public synchronized boolean deleteAdapter(String name) {
+        ModuleAdapter removed = adapters.remove(name);
+        if (removed == null) {
+            return false;
+        }
+        if (merged.remove(name)) {
+            removed.unmerge();
+        }
+        List<String> newActive = new ArrayList<>(active);
+        newActive.remove(name);
+        active = List.copyOf(newActive);
+        publish();
+        removed.close();
+        return true;
+    }
+
+    /** Sets the active adapter names (names this module does not have are kept but contribute nothing). */
+    public synchronized void setActive(List<String> names) {
+        active = List.copyOf(names);
+        for (ModuleAdapter adapter : adapters.values()) {
+            adapter.setTrainable(active.contains(adapter.adapterName()));
+        }
+        publish();
+    }
+
+    /** The active adapter names. */
+    public synchronized List<String> active() {
+        return active;
+    }
+
+    /** Disables (base output only) or re-enables the adapters. */
+    public synchronized void setDisabled(boolean disabled) {
+        this.disabled = disabled;
+        publish();
+    }
+
+    /** Whether the adapters are disabled. */
+    public synchronized boolean isDisabled() {
+        return disabled;
+    }
+
+    /** Names of the adapters currently merged into the base weights. */
+    public synchronized Set<String> merged() {
+        return Collections.unmodifiableSet(new LinkedHashSet<>(merged));
+    }
+
+    /** Merges the named adapter into the base weights (no-op when already merged or absent). */
+    public synchronized void merge(String name, boolean safe) {
+        ModuleAdapter adapter = adapters.get(name);
+        if (adapter == null || merged.contains(name)) {
+            return;
+        }
+        adapter.merge(safe);
+        merged.add(name);
+        publish();
+    }
+
+    /** Unmerges every merged adapter, last merged first. */
+    public synchronized void unmergeAll() {
+        List<String> order = new ArrayList<>(merged);
+        Collections.reverse(order);
+        for (String name : order) {
+            adapters.get(name).unmerge();
+            merged.remove(name);
+        }
+        publish();
+    }
+
+    private void publish() {
+        List<ModuleAdapter> forward = new ArrayList<>();
+        for (String name : active) {
+            ModuleAdapter adapter = adapters.get(name);
+            if (adapter != null && !merged.contains(name)) {
+                forward.add(adapter);
+            }
+        }
+        state = new State(List.copyOf(forward), disabled);
+    }
+
+    /** Called before the base forward: lets adapters rewrite the input. */
+    public NDList beforeForward(ParameterStore store, NDList inputs, boolean training) {
+        State s = state;
+        if (s.disabled() || s.forward().isEmpty()) {
+            return inputs;
+        }
+        NDList current = inputs;
+        for (ModuleAdapter adapter : s.forward()) {
+            current = adapter.beforeForward(store, current, training);
+        }
+        return current;
+    }
+
+    /** Called after the base forward: adds the active adapters' deltas to the output. */
+    public NDList afterForward(ParameterStore store, NDList inputs, boolean training, NDList output) {
+        State s = state;
+        if (s.disabled() || s.forward().isEmpty()) {
+            return output;
+        }
+        NDArray x = inputs.head();
+        NDArray y = output.head();
+        NDArray result = y;
+        for (ModuleAdapter adapter : s.forward()) {
+            result = adapter.afterForward(store, x, result, training);
+        }
+        if (result == y) {
+            return output;
+        }
+        NDList replaced = new NDList(result);
+        for (int i = 1; i < output.size(); i++) {
+            replaced.add(output.get(i));
+        }
+        return replaced;
+    }
+
+    /** The adapters' parameters for DJL's {@code getParameters()}, under their PEFT in-module names. */
+    public PairList<String, Parameter> parameterList() {
+        PairList<String, Parameter> list = new PairList<>();
+        for (ModuleAdapter adapter : adapters().values()) {
+            adapter.parameters().forEach(list::add);
+        }
+        return list;
+    }
+}

@@ -1,0 +1,76 @@
+package io.peft4j.tuner;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.Supplier;
+
+/**
+ * In-place changes to base weights (merge, unmerge, loading values): the array object stays the block's own, so
+ * everything that holds it (the block, a Trainer's parameter store) sees the new values. Temporaries live in an
+ * {@link NDScope} and are freed before returning.
+ */
+public final class WeightUpdate {
+
+    private WeightUpdate() {}
+
+    /**
+     * Adds the delta computed by {@code delta} to {@code weight} in place. With {@code safe}, refuses (and leaves the
+     * weight unchanged) when the result would hold NaN or Inf.
+     */
+    public static void add(NDArray weight, Supplier<NDArray> delta, boolean safe, String what) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray d = delta.get().toType(weight.getDataType(), false);
+            if (safe) {
+                NDArray sum = weight.add(d);
+                if (!sum.isInfinite().logicalOr(sum.isNaN()).none().getBoolean()) {
+                    throw new IllegalStateException(
+                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
+                }
+            }
+            withoutGradient(weight, () -> weight.addi(d));
+        }
+    }
+
+    /** Subtracts the delta computed by {@code delta} from {@code weight} in place. */
+    public static void subtract(NDArray weight, Supplier<NDArray> delta) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray d = delta.get().toType(weight.getDataType(), false);
+            withoutGradient(weight, () -> weight.subi(d));
+        }
+    }
+
+    /** Overwrites {@code target}'s values with {@code source}'s (same shape; converted to the target's type). */
+    public static void copyInto(NDArray target, NDArray source) {
+        if (!target.getShape().equals(source.getShape())) {
+            throw new IllegalArgumentException(
+                    "shape " + source.getShape() + " does not fit " + target.getShape());
+        }
+        ByteBuffer copy;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            ByteBuffer bytes = source.toType(target.getDataType(), false).toByteBuffer();
+            copy = ByteBuffer.allocateDirect(bytes.remaining()).order(ByteOrder.nativeOrder());
+            copy.put(bytes).flip();
+        }
+        withoutGradient(target, () -> target.set(copy));
+    }
+
+    private static void withoutGradient(NDArray array, Runnable change) {
+        boolean grad = array.hasGradient();
+        if (grad) {
+            array.setRequiresGradient(false);
+        }
+        try {
+            change.run();
+        } finally {
+            if (grad) {
+                array.setRequiresGradient(true);
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.peft4j.testmodels;
+
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * DJL twin of the golden {@code MLP}: {@code fc1=Linear(16,32) -> relu1 -> fc2=Linear(32,32) -> relu2 ->
+ * head=Linear(32,4)}; input float {@code [3, 16]}. Other widths give a bigger MLP of the same shape.
+ */
+public final class Mlp extends TwinBlock {
+
+    private final int inFeatures;
+    private final Linear fc1;
+    private final Block relu1;
+    private final Linear fc2;
+    private final Block relu2;
+    private final Linear head;
+
+    /** Creates the golden MLP (16 -> 32 -> 32 -> 4). */
+    public Mlp() {
+        this(16, 32, 4);
+    }
+
+    /**
+     * Creates an MLP with the golden layout and the given widths.
+     *
+     * @param inFeatures the input width (only used for {@link #sampleInputShape()})
+     * @param hidden the width of fc1 and fc2
+     * @param outFeatures the width of head
+     */
+    public Mlp(int inFeatures, int hidden, int outFeatures) {
+        this.inFeatures = inFeatures;
+        fc1 = addChildBlock("fc1", Linear.builder().setUnits(hidden).build());
+        relu1 = addChildBlock("relu1", Activation.reluBlock());
+        fc2 = addChildBlock("fc2", Linear.builder().setUnits(hidden).build());
+        relu2 = addChildBlock("relu2", Activation.reluBlock());
+        head = addChildBlock("head", Linear.builder().setUnits(outFeatures).build());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDList x = fc1.forward(ps, inputs, training, params);
+        x = relu1.forward(ps, x, training, params);
+        x = fc2.forward(ps, x, training, params);
+        x = relu2.forward(ps, x, training, params);
+        return head.forward(ps, x, training, params);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Shape sampleInputShape() {
+        return new Shape(3, inFeatures);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public DataType inputDataType() {
+        return DataType.FLOAT32;
+    }
+}
