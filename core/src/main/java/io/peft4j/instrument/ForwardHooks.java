@@ -29,9 +29,9 @@ public final class ForwardHooks {
     }
 
     /** Lets the adapters of {@code module} rewrite the block's input. */
-    public static NDList before(Object module, ParameterStore store, NDList inputs, boolean training) {
+    public static Object before(Object module, Object store, Object inputs, boolean training) {
         try {
-            return ((TunedModule) module).beforeForward(store, inputs, training);
+            return ((TunedModule) module).beforeForward((ParameterStore) store, (NDList) inputs, training);
         } catch (Throwable t) {
             AdviceErrors.record("preparing the input of '" + ((TunedModule) module).path() + "'", t);
             return inputs;
@@ -39,10 +39,11 @@ public final class ForwardHooks {
     }
 
     /** Adds the adapters' deltas of {@code module} to the block's output. */
-    public static NDList after(Object module, ParameterStore store, NDList inputs, boolean training, NDList output) {
+    public static Object after(Object module, Object store, Object inputs, boolean training, Object output) {
         INTERCEPTED.increment();
         try {
-            return ((TunedModule) module).afterForward(store, inputs, training, output);
+            return ((TunedModule) module).afterForward((ParameterStore) store, (NDList) inputs, training,
+                    (NDList) output);
         } catch (Throwable t) {
             AdviceErrors.record("adding the adapters of '" + ((TunedModule) module).path() + "'", t);
             return output;

@@ -1,6 +1,5 @@
 package io.peft4j.instrument;
 
-import ai.djl.nn.ParameterList;
 import net.bytebuddy.asm.Advice;
 
 /** Inlined into {@code AbstractBaseBlock.getParameters()}: adds the adapter parameters of tuned blocks. */
@@ -10,7 +9,7 @@ public final class GetParametersAdvice {
 
     /** After DJL listed the block's own and its children's parameters. */
     @Advice.OnMethodExit(suppress = Throwable.class)
-    public static void exit(@Advice.This Object self, @Advice.Return ParameterList list) {
+    public static void exit(@Advice.This Object self, @Advice.Return Object list) {
         ParameterHooks.appendAttached(self, list);
     }
 }

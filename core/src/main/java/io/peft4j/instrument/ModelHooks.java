@@ -2,6 +2,7 @@ package io.peft4j.instrument;
 
 import ai.djl.Model;
 import ai.djl.nn.Block;
+import ai.djl.training.Trainer;
 
 /**
  * What the lifecycle advice calls: tracks the outermost forward per thread and forwards model events to the
@@ -37,17 +38,29 @@ public final class ModelHooks {
         DEPTH.get()[0]--;
     }
 
-    /** A Trainer or Predictor was created for {@code model}, or a Trainer initialised it. */
-    public static void modelInUse(Model model, String trigger) {
-        ModelLifecycleListener l = listener;
-        if (l == null || model == null || model.getBlock() == null) {
+    /** A Trainer was created, initialised ({@code trainer-initialized}) or is closing ({@code trainer-closing}). */
+    public static void trainerEvent(Object trainer, String event) {
+        if (listener == null) {
             return;
         }
-        notifyRoot(l, model.getBlock(), trigger, null);
+        Model model = ((Trainer) trainer).getModel();
+        if ("trainer-closing".equals(event)) {
+            trainingEnded(model);
+        } else {
+            modelInUse(model, event);
+        }
     }
 
-    /** A Trainer of {@code model} is closing. */
-    public static void trainingEnded(Model model) {
+    /** A Trainer or Predictor was created for {@code model} (a {@link Model}), or a Trainer initialised it. */
+    public static void modelInUse(Object model, String trigger) {
+        ModelLifecycleListener l = listener;
+        if (l == null || model == null || ((Model) model).getBlock() == null) {
+            return;
+        }
+        notifyRoot(l, ((Model) model).getBlock(), trigger, null);
+    }
+
+    private static void trainingEnded(Model model) {
         ModelLifecycleListener l = listener;
         if (l == null) {
             return;

@@ -20,11 +20,11 @@ public final class ParameterHooks {
     private ParameterHooks() {}
 
     /** Appends the parameters peft4j attached to {@code block}. */
-    public static void appendAttached(Object block, ParameterList list) {
+    public static void appendAttached(Object block, Object list) {
         try {
             PairList<String, Parameter> attached = AdapterRegistry.attachedParameters(block);
             if (attached != null) {
-                list.addAll(attached);
+                ((ParameterList) list).addAll(attached);
             }
         } catch (Throwable t) {
             AdviceErrors.record("listing the adapter parameters of " + block.getClass().getName(), t);
@@ -32,13 +32,14 @@ public final class ParameterHooks {
     }
 
     /** The value to use for {@code parameter}: a {@code modules_to_save} copy's, or {@code value}. */
-    public static NDArray substitute(ParameterStore store, Parameter parameter, Device device, boolean training,
-            NDArray value) {
+    public static Object substitute(Object store, Object parameter, Object device, boolean training, Object value) {
         try {
-            SavedModule module = AdapterRegistry.substitutionFor(parameter);
-            return module == null ? value : module.substitute(store, parameter, device, training, value);
+            Parameter p = (Parameter) parameter;
+            SavedModule module = AdapterRegistry.substitutionFor(p);
+            return module == null ? value
+                    : module.substitute((ParameterStore) store, p, (Device) device, training, (NDArray) value);
         } catch (Throwable t) {
-            AdviceErrors.record("substituting parameter " + parameter.getName(), t);
+            AdviceErrors.record("substituting a parameter", t);
             return value;
         }
     }

@@ -1,11 +1,8 @@
 package io.peft4j.instrument;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import io.peft4j.tuner.AdapterRegistry;
 import net.bytebuddy.asm.Advice;
+import net.bytebuddy.implementation.bytecode.assign.Assigner;
 
 /**
  * Inlined into {@code ParameterStore.getValue(Parameter, Device, boolean)}: one volatile read unless some module is
@@ -18,11 +15,11 @@ public final class ParameterValueAdvice {
     /** After the store resolved the value. */
     @Advice.OnMethodExit(suppress = Throwable.class)
     public static void exit(
-            @Advice.This ParameterStore store,
-            @Advice.Argument(0) Parameter parameter,
-            @Advice.Argument(1) Device device,
+            @Advice.This Object store,
+            @Advice.Argument(0) Object parameter,
+            @Advice.Argument(1) Object device,
             @Advice.Argument(2) boolean training,
-            @Advice.Return(readOnly = false) NDArray value) {
+            @Advice.Return(readOnly = false, typing = Assigner.Typing.DYNAMIC) Object value) {
         if (parameter != null && AdapterRegistry.anySubstitution()) {
             value = ParameterHooks.substitute(store, parameter, device, training, value);
         }

@@ -1,6 +1,5 @@
 package io.peft4j.instrument;
 
-import ai.djl.Model;
 import net.bytebuddy.asm.Advice;
 
 /** Advice for the constructor of {@code ai.djl.inference.Predictor}. */
@@ -10,7 +9,7 @@ public final class PredictorAdvice {
 
     /** After {@code new Predictor(model, translator, device, copy)}. */
     @Advice.OnMethodExit
-    public static void exit(@Advice.Argument(0) Model model) {
+    public static void exit(@Advice.Argument(0) Object model) {
         ModelHooks.modelInUse(model, "predictor");
     }
 }

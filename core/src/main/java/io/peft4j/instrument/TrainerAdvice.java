@@ -1,6 +1,5 @@
 package io.peft4j.instrument;
 
-import ai.djl.training.Trainer;
 import net.bytebuddy.asm.Advice;
 
 /** Advice for {@code ai.djl.training.Trainer}: creation, {@code initialize} and {@code close}. */
@@ -14,8 +13,8 @@ public final class TrainerAdvice {
 
         /** Reports the model as in use by a trainer. */
         @Advice.OnMethodExit
-        public static void exit(@Advice.This Trainer trainer) {
-            ModelHooks.modelInUse(trainer.getModel(), "trainer");
+        public static void exit(@Advice.This Object trainer) {
+            ModelHooks.trainerEvent(trainer, "trainer");
         }
     }
 
@@ -25,8 +24,8 @@ public final class TrainerAdvice {
 
         /** Reports the model as initialised by a trainer. */
         @Advice.OnMethodExit
-        public static void exit(@Advice.This Trainer trainer) {
-            ModelHooks.modelInUse(trainer.getModel(), "trainer-initialized");
+        public static void exit(@Advice.This Object trainer) {
+            ModelHooks.trainerEvent(trainer, "trainer-initialized");
         }
     }
 
@@ -36,8 +35,8 @@ public final class TrainerAdvice {
 
         /** Reports the end of training. */
         @Advice.OnMethodEnter(suppress = Throwable.class)
-        public static void enter(@Advice.This Trainer trainer) {
-            ModelHooks.trainingEnded(trainer.getModel());
+        public static void enter(@Advice.This Object trainer) {
+            ModelHooks.trainerEvent(trainer, "trainer-closing");
         }
     }
 }
