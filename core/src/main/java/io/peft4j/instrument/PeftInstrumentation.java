@@ -16,6 +16,7 @@ import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
 import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
@@ -26,7 +27,7 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  * the Java API. Classes already loaded are retransformed; the advice changes no class shape
  * ({@code disableClassFormatChanges}), so retransformation is always allowed.
  *
- * <p>Instrumented: {@code forwardInternal} of {@code Linear}; both {@code forward} overloads and
+ * <p>Instrumented: {@code forwardInternal} of {@code Linear}, {@code Embedding}, {@code IdEmbedding} and {@code Convolution}; both {@code forward} overloads and
  * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructor,
  * {@code initialize} and {@code close}; {@code Predictor}'s constructor.
  */
@@ -36,7 +37,8 @@ public final class PeftInstrumentation {
     private static final AtomicLong TRANSFORM_ERRORS = new AtomicLong();
 
     /** The DJL classes whose {@code forwardInternal} adapters hook. */
-    static final String[] MODULE_CLASSES = {"ai.djl.nn.core.Linear"};
+    static final String[] MODULE_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
+        "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution"};
 
     private static Instrumentation instrumentation;
     private static ResettableClassFileTransformer transformer;
@@ -85,7 +87,7 @@ public final class PeftInstrumentation {
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(new ErrorListener())
                 .ignore(not(nameStartsWith("ai.djl.")))
-                .type(named(MODULE_CLASSES[0]))
+                .type(namedOneOf(MODULE_CLASSES))
                 .transform((builder, type, loader, module, domain) -> builder.visit(
                         Advice.to(ModuleForwardAdvice.class).on(named("forwardInternal")
                                 .and(takesArguments(4)).and(takesArgument(2, boolean.class)))))

@@ -2,23 +2,39 @@ package io.peft4j.lora;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Convolution;
+import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
+import ai.djl.nn.transformer.IdEmbedding;
+import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftConfigException;
+import io.peft4j.log.PeftLog;
 import io.peft4j.match.TargetMatcher;
+import io.peft4j.tuner.AdapterFactory;
 import io.peft4j.tuner.ModuleAdapter;
 
-/** Creates the LoRA adapter that fits a targeted DJL block, with the rank and alpha its path selects. */
-public final class LoraModules {
+/**
+ * Creates the LoRA adapter that fits a targeted DJL block ({@code Linear}, {@code IdEmbedding} or an
+ * {@code Embedding}, {@code Conv1d/2d/3d}), with the rank and alpha its path selects.
+ */
+public final class LoraModules implements AdapterFactory {
 
     /** The DJL block types LoRA can target, as listed in errors. */
-    public static final String SUPPORTED = "ai.djl.nn.core.Linear";
+    public static final String SUPPORTED = "ai.djl.nn.core.Linear, ai.djl.nn.transformer.IdEmbedding, "
+            + "ai.djl.nn.core.Embedding (and subclasses), ai.djl.nn.convolutional.Conv1d, Conv2d, Conv3d";
 
-    private LoraModules() {}
+    private static final PeftLog LOG = PeftLog.get(LoraModules.class);
 
-    /** Whether LoRA can adapt {@code block}. */
-    public static boolean supports(Block block) {
-        return block instanceof Linear;
+    @Override
+    public boolean supports(Block block) {
+        return block instanceof Linear || block instanceof IdEmbedding || block instanceof Embedding
+                || block instanceof Convolution;
+    }
+
+    @Override
+    public String supportedBlocks() {
+        return SUPPORTED;
     }
 
     /** The rank for the module at {@code path}: the first matching {@code rank_pattern} key, else {@code r}. */
@@ -30,7 +46,7 @@ public final class LoraModules {
     /** The alpha for the module at {@code path}: the first matching {@code alpha_pattern} key, else lora_alpha. */
     public static double alpha(LoraConfig config, String path) {
         String key = TargetMatcher.findPatternKey(config.alphaPattern().keySet(), path);
-        return key == null ? config.loraAlpha() : config.alphaPattern().get(key);
+        return key == null ? config.loraAlpha() : config.alphaPattern().get(key).doubleValue();
     }
 
     /** {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
@@ -38,8 +54,9 @@ public final class LoraModules {
         return config.useRslora() ? alpha / Math.sqrt(r) : alpha / r;
     }
 
-    /** Creates the adapter named {@code name} for {@code block} at {@code path}. */
-    public static ModuleAdapter create(LoraConfig config, String name, String path, Block block) {
+    @Override
+    public ModuleAdapter create(AdapterConfig adapterConfig, String name, String path, Block block) {
+        LoraConfig config = (LoraConfig) adapterConfig;
         int r = rank(config, path);
         if (r <= 0) {
             throw new PeftConfigException("`r` should be a positive integer value but the value passed is " + r
@@ -48,14 +65,49 @@ public final class LoraModules {
         double alpha = alpha(config, path);
         double scaling = scaling(config, alpha, r);
         if (block instanceof Linear) {
-            Parameter weight = block.getDirectParameters().get("weight");
-            if (weight == null || !weight.isInitialized()) {
-                throw new IllegalStateException("cannot inject into '" + path
-                        + "': its weight is not initialised yet (initialise or load the model first)");
+            if (config.fanInFanOut()) {
+                LOG.warn("fan_in_fan_out is set to True but the target module '{}' is a Linear; setting "
+                        + "fan_in_fan_out to False", path);
             }
-            return new LoraLinear(name, weight, r, scaling, config.loraDropout(), config.initLoraWeights());
+            return new LoraLinear(name, initialised(block, "weight", path), r, scaling, config.loraDropout(),
+                    config.initLoraWeights());
+        }
+        if (block instanceof IdEmbedding || block instanceof Embedding) {
+            return new LoraEmbedding(name, initialised(block, "embedding", path), r, scaling,
+                    config.initLoraWeights());
+        }
+        if (block instanceof Convolution) {
+            Convolution conv = (Convolution) block;
+            initialised(block, "weight", path);
+            if (r % conv.getGroups() != 0) {
+                throw new PeftConfigException("Targeting a " + block.getClass().getSimpleName() + " with groups="
+                        + conv.getGroups() + " and rank " + r + ". Currently, support is limited to conv layers "
+                        + "where the rank is divisible by groups. Either choose a different rank or do not target "
+                        + "this specific layer. (module '" + path + "')");
+            }
+            for (long d : conv.getDilation().getShape()) {
+                if (d != 1) {
+                    throw new PeftConfigException("module '" + path + "' is a dilated convolution (dilation "
+                            + conv.getDilation() + "): PEFT builds lora_A without dilation, so its output would "
+                            + "not line up with the base output; do not target this layer");
+                }
+            }
+            if (conv.getGroups() > 1) {
+                LOG.warn("LoRA adapter added to ConvNd layer with groups > 1 ('{}'). Merging is not supported.",
+                        path);
+            }
+            return new LoraConvolution(name, conv, r, scaling, config.loraDropout(), config.initLoraWeights());
         }
         throw new PeftConfigException("Target module '" + path + "' (" + block.getClass().getName()
                 + ") is not supported. Currently, only the following modules are supported: " + SUPPORTED + ".");
+    }
+
+    private static Parameter initialised(Block block, String parameter, String path) {
+        Parameter p = block.getDirectParameters().get(parameter);
+        if (p == null || !p.isInitialized()) {
+            throw new IllegalStateException("cannot inject into '" + path + "': its " + parameter
+                    + " is not initialised yet (initialise or load the model first)");
+        }
+        return p;
     }
 }

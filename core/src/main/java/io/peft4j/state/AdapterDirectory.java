@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.io.SafetensorsDType;
 import io.peft4j.io.SafetensorsFile;
 import io.peft4j.io.SafetensorsWriter;
 import io.peft4j.io.TensorData;
@@ -75,7 +76,8 @@ public final class AdapterDirectory {
         StateDictLoadResult result;
         try (NDManager manager = anyWeight.getManager().newSubManager()) {
             Map<String, NDArray> stateDict = new LinkedHashMap<>();
-            weights.tensors().forEach((name, tensor) -> stateDict.put(name, tensor.toNDArray(manager)));
+            weights.tensors().forEach((name, tensor) -> stateDict.put(name, (tensor.dtype() == SafetensorsDType.BF16
+                    ? tensor.toFloat32() : tensor).toNDArray(manager)));
             try {
                 result = PeftStateDicts.load(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {

@@ -8,12 +8,10 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.LoraBias;
 import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftConfigException;
-import io.peft4j.config.PeftType;
-import io.peft4j.config.TargetModules;
 import io.peft4j.log.PeftLog;
-import io.peft4j.lora.LoraModules;
 import io.peft4j.match.TargetMatcher;
 import io.peft4j.model.ModuleNode;
+import io.peft4j.model.BlockShapes;
 import io.peft4j.model.ModuleTree;
 import io.peft4j.model.TorchParameterNames;
 
@@ -63,23 +61,22 @@ public final class ModelAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
         }
-        if (config.peftType() != PeftType.LORA) {
-            throw new PeftConfigException("peft_type " + config.peftType().jsonName()
-                    + " is not supported by peft4j yet (supported: LORA)");
-        }
-        LoraConfig lora = (LoraConfig) config;
+        AdapterFactory factory = AdapterFactories.forType(config.peftType());
         ModuleTree tree = ModuleTree.of(root);
         List<ModuleNode> targets = findTargets(tree, config);
         if (targets.isEmpty()) {
             throw new PeftConfigException(TargetMatcher.targetsNotFoundMessage(config));
         }
         for (ModuleNode node : targets) {
-            if (!LoraModules.supports(node.block())) {
+            if (!factory.supports(node.block())) {
                 throw new PeftConfigException("Target module '" + node.path() + "' ("
                         + node.block().getClass().getName() + ") is not supported. Currently, only the following "
-                        + "modules are supported: " + LoraModules.SUPPORTED + ".");
+                        + "modules are supported: " + factory.supportedBlocks() + ".");
             }
         }
+        List<String> paths = new ArrayList<>();
+        targets.forEach(t -> paths.add(t.path()));
+        factory.validate(config, paths);
         List<TunedModule> created = new ArrayList<>();
         List<TunedModule> touched = new ArrayList<>();
         try {
@@ -89,7 +86,7 @@ public final class ModelAdapters {
                     module = new TunedModule(node.path(), node.block());
                     created.add(module);
                 }
-                module.addAdapter(LoraModules.create(lora, name, node.path(), node.block()));
+                module.addAdapter(factory.create(config, name, node.path(), node.block()));
                 touched.add(module);
             }
         } catch (RuntimeException e) {
@@ -110,7 +107,7 @@ public final class ModelAdapters {
         configs.put(name, config);
         addModulesToSave(tree, config, name);
         setActiveAdapters(List.of(name));
-        logInjection(name, lora, touched);
+        logInjection(name, config, touched);
         return touched;
     }
 
@@ -208,16 +205,14 @@ public final class ModelAdapters {
         return params;
     }
 
-    private void logInjection(String name, LoraConfig config, List<TunedModule> modules) {
+    private void logInjection(String name, AdapterConfig config, List<TunedModule> modules) {
         long total = 0;
         for (TunedModule module : modules) {
             ModuleAdapter adapter = module.adapter(name);
             long count = adapter.parameterCount();
             total += count;
-            Parameter weight = module.block().getDirectParameters().get("weight");
-            LOG.info("injected {} adapter '{}' into '{}' ({} {}): r={}, scaling={}, trainable parameters={}",
-                    adapter.adapterType(), name, module.path(), module.block().getClass().getSimpleName(),
-                    weight.getArray().getShape(), adapter.rank(), adapter.scaling(), count);
+            LOG.info("injected {} adapter '{}' into '{}' ({}): {}, trainable parameters={}", adapter.adapterType(),
+                    name, module.path(), BlockShapes.describe(module.block()), adapter.describe(), count);
         }
         long base = 0;
         for (Pair<String, Parameter> p : root.getParameters()) {
@@ -435,10 +430,5 @@ public final class ModelAdapters {
     private IllegalArgumentException unknownAdapter(String name) {
         return new IllegalArgumentException("no adapter named '" + name + "' on this model (adapters: "
                 + configs.keySet() + ")");
-    }
-
-    /** Whether {@code targets} selects modules by regex (for messages). */
-    static boolean isRegex(TargetModules targets) {
-        return targets != null && targets.isRegex();
     }
 }

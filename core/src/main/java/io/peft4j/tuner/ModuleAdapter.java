@@ -49,6 +49,11 @@ public interface ModuleAdapter {
     /** The scaling applied to the delta, or 1 where it does not apply. */
     double scaling();
 
+    /** Rank, scaling and the like, for logs: {@code r=8, scaling=2.0}. */
+    default String describe() {
+        return "r=" + rank() + ", scaling=" + scaling();
+    }
+
     /** Marks the adapter's parameters trainable or frozen. */
     default void setTrainable(boolean trainable) {
         for (Parameter p : parameters().values()) {

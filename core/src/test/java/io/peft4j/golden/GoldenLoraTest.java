@@ -48,7 +48,7 @@ class GoldenLoraTest {
     @ParameterizedTest
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
-        "f1_lora_mlp_regex"})
+        "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d"})
     void reproducesPeft(String caseName, @TempDir Path tmp) throws Exception {
         GoldenCase c = GoldenCase.named(caseName);
         Block model = c.buildBaseModel(manager);

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -207,10 +206,6 @@ final class ForkedJvm {
         @Override
         public List<String> command() {
             return List.copyOf(command);
-        }
-
-        static String join(String... parts) {
-            return String.join(" ", Arrays.asList(parts));
         }
     }
 }

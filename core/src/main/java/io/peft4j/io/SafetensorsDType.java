@@ -1,0 +1,133 @@
+package io.peft4j.io;
+
+import ai.djl.ndarray.types.DataType;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * An element type of the safetensors format, named exactly as in the file header.
+ *
+ * <p>The constants are declared in the order of the {@code Dtype} enum of the reference Rust crate
+ * ({@code safetensors/src/tensor.rs} in huggingface/safetensors), which is the order of increasing
+ * alignment. Writers lay tensors out by <em>descending</em> position in this order, then by name;
+ * {@link SafetensorsWriter} relies on {@link #ordinal()} for that, so do not reorder them. Note
+ * that this puts {@code F64} between {@code C64} and {@code I64}.
+ *
+ * <p>Only byte-sized types are supported: the sub-byte {@code F4}, {@code F6_E2M3} and {@code
+ * F6_E3M2} of the format are rejected when read.
+ */
+public enum SafetensorsDType {
+    /** Boolean, one byte per element (0 or 1). */
+    BOOL(1, DataType.BOOLEAN),
+    /** Unsigned 8-bit integer. */
+    U8(1, DataType.UINT8),
+    /** Signed 8-bit integer. */
+    I8(1, DataType.INT8),
+    /** 8-bit float, 5 exponent and 2 mantissa bits; no DJL equivalent. */
+    F8_E5M2(1, null),
+    /** 8-bit float, 4 exponent and 3 mantissa bits; no DJL equivalent. */
+    F8_E4M3(1, null),
+    /** 8-bit power-of-two scale (OCP MX); no DJL equivalent. */
+    F8_E8M0(1, null),
+    /** 8-bit float E4M3, finite with unsigned zero; no DJL equivalent. */
+    F8_E4M3FNUZ(1, null),
+    /** 8-bit float E5M2, finite with unsigned zero; no DJL equivalent. */
+    F8_E5M2FNUZ(1, null),
+    /** Signed 16-bit integer. */
+    I16(2, DataType.INT16),
+    /** Unsigned 16-bit integer. */
+    U16(2, DataType.UINT16),
+    /** IEEE 754 half precision. */
+    F16(2, DataType.FLOAT16),
+    /** Brain floating point (bfloat16). */
+    BF16(2, DataType.BFLOAT16),
+    /** Signed 32-bit integer. */
+    I32(4, DataType.INT32),
+    /** Unsigned 32-bit integer. */
+    U32(4, DataType.UINT32),
+    /** IEEE 754 single precision. */
+    F32(4, DataType.FLOAT32),
+    /** Complex number of two 32-bit floats; DJL's COMPLEX64 does not match its 8-byte size. */
+    C64(8, null),
+    /** IEEE 754 double precision. */
+    F64(8, DataType.FLOAT64),
+    /** Signed 64-bit integer. */
+    I64(8, DataType.INT64),
+    /** Unsigned 64-bit integer. */
+    U64(8, DataType.UINT64);
+
+    private final int byteSize;
+    private final DataType dataType;
+
+    SafetensorsDType(int byteSize, DataType dataType) {
+        this.byteSize = byteSize;
+        this.dataType = dataType;
+    }
+
+    /**
+     * Returns the size of one element in bytes.
+     *
+     * @return bytes per element: 1, 2, 4 or 8
+     */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /**
+     * Returns the type named {@code name} in a safetensors header.
+     *
+     * @param name the header's {@code "dtype"} value, e.g. {@code "F32"}; case-sensitive
+     * @return the type
+     * @throws IllegalArgumentException if the name is not a supported safetensors type
+     */
+    public static SafetensorsDType fromHeader(String name) {
+        for (SafetensorsDType type : values()) {
+            if (type.name().equals(name)) {
+                return type;
+            }
+        }
+        throw new IllegalArgumentException(
+                "unknown or unsupported safetensors dtype \""
+                        + name
+                        + "\" (supported: "
+                        + Arrays.stream(values()).map(Enum::name).collect(Collectors.joining(", "))
+                        + ")");
+    }
+
+    /**
+     * Returns the DJL data type with the same element encoding.
+     *
+     * <p>A mapping exists for BF16, I16, U16, U32 and U64, but DJL 0.36's PyTorch engine aborts
+     * the JVM when asked to create arrays of those types; see {@link TensorData#toNDArray}.
+     *
+     * @return the DJL data type
+     * @throws UnsupportedOperationException for the 8-bit float types and {@code C64}, which DJL
+     *     cannot represent
+     */
+    public DataType toDataType() {
+        if (dataType == null) {
+            throw new UnsupportedOperationException(
+                    "safetensors dtype " + name() + " has no DJL DataType equivalent");
+        }
+        return dataType;
+    }
+
+    /**
+     * Returns the safetensors type for a DJL data type.
+     *
+     * @param dataType a DJL data type
+     * @return the safetensors type with the same element encoding
+     * @throws IllegalArgumentException for DJL types safetensors cannot store (STRING, UNKNOWN,
+     *     COMPLEX64)
+     */
+    public static SafetensorsDType fromDataType(DataType dataType) {
+        for (SafetensorsDType type : values()) {
+            if (type.dataType != null && type.dataType == dataType) {
+                return type;
+            }
+        }
+        throw new IllegalArgumentException(
+                "DJL DataType " + dataType + " cannot be stored in a safetensors file");
+    }
+}

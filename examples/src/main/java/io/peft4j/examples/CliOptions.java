@@ -1,0 +1,65 @@
+package io.peft4j.examples;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/** Parsed {@code --name value} options of one subcommand; unknown or valueless options are usage errors. */
+final class CliOptions {
+
+    private final Map<String, String> values = new HashMap<>();
+
+    /**
+     * Parses {@code args} (after the subcommand).
+     *
+     * @param args the arguments, as {@code --name value} pairs
+     * @param allowed the option names this subcommand accepts, with their leading dashes
+     * @throws IllegalArgumentException on an unknown option, a missing value or a positional argument
+     */
+    CliOptions(String[] args, Set<String> allowed) {
+        for (int i = 0; i < args.length; i++) {
+            String name = args[i];
+            if (!allowed.contains(name)) {
+                throw new IllegalArgumentException("unknown option '" + name + "' (allowed: " + allowed + ")");
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("option " + name + " needs a value");
+            }
+            values.put(name, args[++i]);
+        }
+    }
+
+    /** The option's value, or {@code fallback} if it was not given. */
+    String get(String name, String fallback) {
+        return values.getOrDefault(name, fallback);
+    }
+
+    /** The option's value; fails if it was not given. */
+    String require(String name) {
+        String value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("option " + name + " is required");
+        }
+        return value;
+    }
+
+    /** The option as an int, or {@code fallback}. */
+    int getInt(String name, int fallback) {
+        String value = values.get(name);
+        try {
+            return value == null ? fallback : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + name + " must be an integer, got '" + value + "'", e);
+        }
+    }
+
+    /** The option as a float, or {@code fallback}. */
+    float getFloat(String name, float fallback) {
+        String value = values.get(name);
+        try {
+            return value == null ? fallback : Float.parseFloat(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + name + " must be a number, got '" + value + "'", e);
+        }
+    }
+}

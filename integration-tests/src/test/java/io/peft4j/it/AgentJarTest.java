@@ -1,0 +1,80 @@
+package io.peft4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped agent jar: self-contained but never clashing with the application, i.e. no DJL classes, Byte Buddy
+ * and Jackson only relocated under {@code io/peft4j/}, and a manifest the JVM accepts for {@code -javaagent} and
+ * attach with retransformation.
+ */
+class AgentJarTest {
+
+    private static final Pattern VERSIONED = Pattern.compile("^META-INF/versions/\\d+/(.*)$");
+
+    @Test
+    void containsOnlyPeft4jClasses() throws IOException {
+        List<String> djl = new ArrayList<>();
+        List<String> foreign = new ArrayList<>();
+        List<String> foreignServices = new ArrayList<>();
+        try (JarFile jar = new JarFile(ItEnvironment.agentJar().toFile())) {
+            for (JarEntry entry : Collections.list(jar.entries())) {
+                String name = entry.getName();
+                Matcher versioned = VERSIONED.matcher(name);
+                String path = versioned.matches() ? versioned.group(1) : name;
+                if (path.startsWith("ai/djl/")) {
+                    djl.add(name);
+                }
+                if (path.endsWith(".class") && !path.startsWith("io/peft4j/")) {
+                    foreign.add(name);
+                }
+                if (name.startsWith("META-INF/services/") && !name.startsWith("META-INF/services/io.peft4j.")
+                        && !entry.isDirectory()) {
+                    foreignServices.add(name);
+                }
+            }
+        }
+        assertAll(
+                () -> assertEquals(List.of(), djl, "DJL entries in the agent jar (the application brings DJL)"),
+                () -> assertEquals(List.of(), limit(foreign),
+                        "class files outside io/peft4j/ (unrelocated Byte Buddy / Jackson?), " + foreign.size()
+                                + " in total"),
+                () -> assertEquals(List.of(), foreignServices,
+                        "service files for non-peft4j interfaces (they would leak into the application)"));
+    }
+
+    @Test
+    void manifestDeclaresAgentEntryPointsAndRetransformation() throws IOException {
+        try (JarFile jar = new JarFile(ItEnvironment.agentJar().toFile())) {
+            assertNotNull(jar.getManifest(), "the agent jar has no manifest");
+            Attributes main = jar.getManifest().getMainAttributes();
+            String premain = main.getValue("Premain-Class");
+            String agent = main.getValue("Agent-Class");
+            assertAll(
+                    () -> assertNotNull(premain, "Premain-Class"),
+                    () -> assertNotNull(agent, "Agent-Class"),
+                    () -> assertEquals("true", main.getValue("Can-Retransform-Classes"), "Can-Retransform-Classes"),
+                    () -> assertTrue(premain != null && jar.getEntry(premain.replace('.', '/') + ".class") != null,
+                            () -> "Premain-Class " + premain + " is not in the jar"),
+                    () -> assertTrue(agent != null && jar.getEntry(agent.replace('.', '/') + ".class") != null,
+                            () -> "Agent-Class " + agent + " is not in the jar"));
+        }
+    }
+
+    private static List<String> limit(List<String> names) {
+        return names.size() <= 20 ? names : names.subList(0, 20);
+    }
+}

@@ -1,0 +1,94 @@
+package io.peft4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The golden PEFT 0.20.0 cases through the agent: an unmodified DJL application ({@code GoldenApp}) started with
+ * {@code -javaagent:peft4j-agent.jar=adapter=<case>} must reproduce PEFT's output, log every module PEFT adapted with
+ * PEFT's scaling, and with {@code -Dpeft4j.enabled=false} reproduce the base model's output.
+ */
+class GoldenThroughAgentTest {
+
+    private static final double TOLERANCE = 1e-5;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
+        "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
+        "f1_lora_mlp_regex"})
+    void adapterFromGoldenDirectoryReproducesPeftOutput(String caseName) throws IOException {
+        Path caseDir = ItEnvironment.goldenCase(caseName);
+        Path work = ItEnvironment.freshWorkDir("golden/" + caseName);
+        Path output = work.resolve("output.safetensors");
+
+        ForkedJvm.Result run = ItEnvironment.application("GoldenApp")
+                .javaagent(ItEnvironment.agentJar(), "adapter=" + caseDir)
+                .args(caseDir, output)
+                .run(work, "agent");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        assertTrue(Files.isRegularFile(output), () -> "no output written\n" + run.describe());
+        JsonNode caseJson = JSON.readTree(caseDir.resolve("case.json").toFile());
+        String adapterName = caseJson.path("adapter_name").asText("default");
+        Map<String, String> logged = AgentLog.scalingByModule(run.output(), adapterName);
+
+        List<Executable> checks = new ArrayList<>();
+        checks.add(() -> AgentLog.assertNoSuppressedErrors(run));
+        checks.add(() -> TensorAssertions.assertClose(
+                Safetensors.read(caseDir.resolve("expected_output.safetensors")).get("output"),
+                Safetensors.read(output).get("output"), TOLERANCE, caseName + " output with adapter"));
+        TreeSet<String> expectedModules = new TreeSet<>();
+        caseJson.path("tuner_layers").fieldNames().forEachRemaining(expectedModules::add);
+        checks.add(() -> assertEquals(expectedModules, new TreeSet<>(logged.keySet()),
+                () -> "modules named in the agent's 'injected' log lines\n" + run.describe()));
+        for (String module : expectedModules) {
+            double expected = caseJson.path("scaling").path(module).path(adapterName).asDouble(Double.NaN);
+            checks.add(() -> {
+                String printed = logged.get(module);
+                assertTrue(printed != null, () -> "no 'injected ... into '" + module + "'' line\n" + run.describe());
+                assertEquals(expected, Double.parseDouble(printed), 1e-9,
+                        () -> "scaling logged for '" + module + "' (printed '" + printed + "')\n" + run.describe());
+            });
+        }
+        assertAll(caseName, checks);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"b1_lora_mlp", "b6_lora_mlp_modules_to_save"})
+    void disabledBySystemPropertyReproducesBaseOutput(String caseName) throws IOException {
+        Path caseDir = ItEnvironment.goldenCase(caseName);
+        Path work = ItEnvironment.freshWorkDir("golden-disabled/" + caseName);
+        Path output = work.resolve("output.safetensors");
+
+        ForkedJvm.Result run = ItEnvironment.application("GoldenApp")
+                .javaagent(ItEnvironment.agentJar(), "adapter=" + caseDir)
+                .systemProperty("peft4j.enabled", "false")
+                .args(caseDir, output)
+                .run(work, "disabled");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        assertTrue(Files.isRegularFile(output), () -> "no output written\n" + run.describe());
+        assertAll(caseName + " disabled",
+                () -> AgentLog.assertNoSuppressedErrors(run),
+                () -> assertEquals(List.of(), AgentLog.injections(run.output()),
+                        () -> "the disabled agent injected modules\n" + run.describe()),
+                () -> TensorAssertions.assertClose(
+                        Safetensors.read(caseDir.resolve("expected_output_disabled.safetensors")).get("output"),
+                        Safetensors.read(output).get("output"), TOLERANCE, caseName + " output with enabled=false"));
+    }
+}
