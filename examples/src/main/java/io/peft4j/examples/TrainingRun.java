@@ -1,0 +1,69 @@
+package io.peft4j.examples;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.Trainer;
+import ai.djl.training.dataset.ArrayDataset;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.TranslateException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+
+/**
+ * Plain DJL training, shared by pre-training and fine-tuning: softmax cross-entropy, Adam, an ordinary
+ * {@link Trainer} driven by {@link EasyTrain#fit}. Nothing here knows about adapters; whatever parameters require a
+ * gradient when the Trainer exists are the ones trained.
+ */
+final class TrainingRun {
+
+    private TrainingRun() {}
+
+    /**
+     * The result of one training run.
+     *
+     * @param losses mean training loss per epoch
+     * @param parameters trainable and total parameters, counted once the Trainer was initialised
+     * @param seconds wall time from creating the Trainer to closing it
+     */
+    record Outcome(List<Double> losses, ParameterCount parameters, double seconds) {}
+
+    /**
+     * Trains {@code model} on {@code train}.
+     *
+     * @param model the model, initialised or not
+     * @param train the training samples
+     * @param epochs passes over the data
+     * @param learningRate Adam's fixed learning rate
+     * @param batchSize samples per batch
+     * @param out where progress lines go
+     * @return losses, parameter counts and wall time
+     * @throws IOException if the data cannot be iterated
+     * @throws TranslateException if a batch cannot be prepared
+     */
+    static Outcome fit(Model model, DigitSamples train, int epochs, float learningRate, int batchSize,
+            PrintStream out) throws IOException, TranslateException {
+        EpochProgress progress = new EpochProgress(epochs, out);
+        DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(learningRate)).build())
+                .addTrainingListeners(progress);
+        try (NDManager data = NDManager.newBaseManager()) {
+            ArrayDataset dataset = train.toDataset(data, batchSize);
+            long start = System.nanoTime();
+            ParameterCount parameters;
+            try (Trainer trainer = model.newTrainer(config)) {
+                trainer.initialize(new Shape(batchSize, DigitSamples.PIXELS));
+                parameters = ParameterCount.of(model);
+                out.println("trainable parameters: " + parameters);
+                EasyTrain.fit(trainer, epochs, dataset, null);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            return new Outcome(progress.losses(), parameters, seconds);
+        }
+    }
+}
