@@ -9,7 +9,6 @@ import ai.djl.nn.convolutional.Convolution;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.peft4j.config.InitLoraWeights;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.WeightUpdate;
 
 import java.util.Collections;
@@ -22,7 +21,7 @@ import java.util.Map;
  * as in PEFT, no dilation and no groups), {@code lora_B} a 1x1 convolution from {@code r} to {@code out} channels with
  * the base layer's groups. Merging is refused for grouped convolutions, as in PEFT.
  */
-public final class LoraConvolution implements ModuleAdapter {
+public final class LoraConvolution implements LowRankAdapter {
 
     private final String name;
     private final int r;
@@ -107,8 +106,19 @@ public final class LoraConvolution implements ModuleAdapter {
         return output.addi(delta.muli((float) scaling));
     }
 
+    @Override
+    public Parameter loraA() {
+        return loraA;
+    }
+
+    @Override
+    public Parameter loraB() {
+        return loraB;
+    }
+
     /** {@code B @ A * scaling} reshaped to the base kernel, {@code [out, in, k...]}. */
-    NDArray deltaWeight() {
+    @Override
+    public NDArray deltaWeight() {
         NDArray a = loraA.getArray();
         NDArray b = loraB.getArray();
         Shape base = baseWeight.getArray().getShape();

@@ -9,7 +9,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
 import io.peft4j.config.InitLoraWeights;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.WeightUpdate;
 
 import java.util.Collections;
@@ -22,7 +21,7 @@ import java.util.Map;
  * {@code y = base(ids) + (A^T[ids] @ B^T) * scaling}, no dropout. Initialisation: A zeros and B standard normal
  * (PEFT's choice for embeddings); with {@code init_lora_weights=false} both standard normal.
  */
-public final class LoraEmbedding implements ModuleAdapter {
+public final class LoraEmbedding implements LowRankAdapter {
 
     private final String name;
     private final int r;
@@ -79,8 +78,24 @@ public final class LoraEmbedding implements ModuleAdapter {
         return output.addi(delta.reshape(output.getShape()));
     }
 
+    @Override
+    public Parameter loraA() {
+        return loraA;
+    }
+
+    @Override
+    public Parameter loraB() {
+        return loraB;
+    }
+
+    @Override
+    public NDArray deltaMatrix() {
+        return deltaWeight().transpose();
+    }
+
     /** {@code (B @ A)^T * scaling}, shape {@code [num, dim]}. */
-    NDArray deltaWeight() {
+    @Override
+    public NDArray deltaWeight() {
         return loraB.getArray().matMul(loraA.getArray()).transpose().mul((float) scaling);
     }
 

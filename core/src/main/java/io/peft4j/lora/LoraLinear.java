@@ -10,7 +10,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.peft4j.config.InitLoraWeights;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.WeightUpdate;
 
 import java.util.Collections;
@@ -21,7 +20,7 @@ import java.util.Map;
  * LoRA on a DJL {@link Linear}: {@code y = base(x) + B(A(dropout(x))) * scaling} with {@code A: [r, in]},
  * {@code B: [out, r]}, as PEFT's {@code lora.Linear}. Dropout applies only while training.
  */
-public final class LoraLinear implements ModuleAdapter {
+public final class LoraLinear implements LowRankAdapter {
 
     private final String name;
     private final int r;
@@ -109,8 +108,19 @@ public final class LoraLinear implements ModuleAdapter {
         return output.addi(delta);
     }
 
+    @Override
+    public Parameter loraA() {
+        return loraA;
+    }
+
+    @Override
+    public Parameter loraB() {
+        return loraB;
+    }
+
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */
-    NDArray deltaWeight() {
+    @Override
+    public NDArray deltaWeight() {
         return loraB.getArray().matMul(loraA.getArray()).muli((float) scaling);
     }
 

@@ -14,16 +14,16 @@ final class CliOptions {
      *
      * @param args the arguments, as {@code --name value} pairs
      * @param allowed the option names this subcommand accepts, with their leading dashes
-     * @throws IllegalArgumentException on an unknown option, a missing value or a positional argument
+     * @throws UsageException on an unknown option, a missing value or a positional argument
      */
     CliOptions(String[] args, Set<String> allowed) {
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
             if (!allowed.contains(name)) {
-                throw new IllegalArgumentException("unknown option '" + name + "' (allowed: " + allowed + ")");
+                throw new UsageException("unknown option '" + name + "' (allowed: " + allowed + ")");
             }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + name + " needs a value");
+                throw new UsageException("option " + name + " needs a value");
             }
             values.put(name, args[++i]);
         }
@@ -38,7 +38,7 @@ final class CliOptions {
     String require(String name) {
         String value = values.get(name);
         if (value == null) {
-            throw new IllegalArgumentException("option " + name + " is required");
+            throw new UsageException("option " + name + " is required");
         }
         return value;
     }
@@ -49,7 +49,7 @@ final class CliOptions {
         try {
             return value == null ? fallback : Integer.parseInt(value);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " must be an integer, got '" + value + "'", e);
+            throw new UsageException("option " + name + " must be an integer, got '" + value + "'", e);
         }
     }
 
@@ -59,7 +59,7 @@ final class CliOptions {
         try {
             return value == null ? fallback : Float.parseFloat(value);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option " + name + " must be a number, got '" + value + "'", e);
+            throw new UsageException("option " + name + " must be a number, got '" + value + "'", e);
         }
     }
 }

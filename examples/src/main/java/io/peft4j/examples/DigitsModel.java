@@ -29,6 +29,32 @@ public final class DigitsModel {
     }
 
     /**
+     * Finds the directory with the saved parameters: {@code dir} itself, or {@code dir/base} as {@code pretrain --out
+     * dir} writes it.
+     *
+     * @param dir the directory given on the command line
+     * @return the directory to load from
+     */
+    public static Path locate(Path dir) {
+        Path nested = dir.resolve("base");
+        if (!hasParameters(dir) && hasParameters(nested)) {
+            return nested;
+        }
+        return dir;
+    }
+
+    private static boolean hasParameters(Path dir) {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+            return files.anyMatch(f -> {
+                String name = f.getFileName().toString();
+                return name.startsWith(NAME + "-") && name.endsWith(".params");
+            });
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
      * Loads the model {@code model.save(dir, NAME)} wrote.
      *
      * @param dir the directory holding {@code digits-mlp-0000.params}

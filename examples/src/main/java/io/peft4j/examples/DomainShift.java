@@ -45,7 +45,7 @@ public enum DomainShift {
         return switch (key) {
             case "mirror" -> MIRROR;
             case "rotate90" -> ROTATE_90;
-            default -> throw new IllegalArgumentException("unknown shift '" + name + "' (mirror or rotate90)");
+            default -> throw new UsageException("unknown shift '" + name + "' (mirror or rotate90)");
         };
     }
 }

@@ -135,7 +135,7 @@ final class ForkedJvm {
                         + tail(read(err)));
             }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
-            return new Result(name, cmd, process.exitValue(), read(out), read(err), took);
+            return new Result(name, cmd, process.exitValue(), read(out), read(err), took, runDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot run " + cmd, e);
         }
@@ -182,8 +182,10 @@ final class ForkedJvm {
      * @param stdout everything written to standard output
      * @param stderr everything written to standard error
      * @param duration the wall time
+     * @param runDir the directory holding the run's command and output files
      */
-    record Result(String name, List<String> command, int exitCode, String stdout, String stderr, Duration duration) {
+    record Result(String name, List<String> command, int exitCode, String stdout, String stderr, Duration duration,
+            Path runDir) {
 
         /** Standard output and error together (stdout first). */
         String output() {
@@ -192,9 +194,19 @@ final class ForkedJvm {
 
         /** A description for assertion messages: command, exit status and the tail of both streams. */
         String describe() {
-            return "run '" + name + "' (" + duration.toMillis() + " ms)\ncommand: " + String.join(" ", command)
-                    + "\nexit status: " + exitCode + "\n--- stdout ---\n" + tail(stdout) + "\n--- stderr ---\n"
-                    + tail(stderr);
+            return "run '" + name + "' (" + duration.toMillis() + " ms, files " + runDir.resolve(name)
+                    + ".{command,stdout,stderr}.txt)\ncommand: " + shortCommand() + "\nexit status: " + exitCode
+                    + "\n--- stdout ---\n" + tail(stdout) + "\n--- stderr ---\n" + tail(stderr);
+        }
+
+        /** The command line with the (long) {@code -cp} value abbreviated. */
+        String shortCommand() {
+            List<String> copy = new ArrayList<>(command);
+            int cp = copy.indexOf("-cp");
+            if (cp >= 0 && cp + 1 < copy.size()) {
+                copy.set(cp + 1, "<application classpath>");
+            }
+            return String.join(" ", copy);
         }
 
         @Override

@@ -1,0 +1,77 @@
+package io.peft4j.examples;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The demo application: a plain DJL digits classifier, with one subcommand per step.
+ *
+ * <pre>
+ * java -Dai.djl.offline=true -cp ... io.peft4j.examples.DigitsDemo pretrain --out DIR
+ * java ... DigitsDemo finetune --base DIR --out DIR [--epochs N] [--lr X]
+ * java ... DigitsDemo evaluate --base DIR
+ * java -Djava.awt.headless=true ... DigitsDemo chart --lora FILE --full FILE --out PNG
+ * </pre>
+ *
+ * Started with {@code -javaagent:peft4j-agent.jar=adapter=DIR[,save=OUT]}, the very same {@code finetune} trains a
+ * LoRA adapter instead of every weight, and {@code evaluate} runs the base model with a saved adapter. See
+ * {@code demo.sh} at the repository root.
+ */
+public final class DigitsDemo {
+
+    static final String USAGE = String.join("\n",
+            "usage: DigitsDemo <command> [options]",
+            "  pretrain --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift mirror|rotate90]",
+            "  finetune --base DIR --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift ...]",
+            "  evaluate --base DIR [--shift ...]",
+            "  chart --lora LOSS_CSV --full LOSS_CSV --out PNG");
+
+    private DigitsDemo() {}
+
+    /**
+     * Entry point; exits with 0 on success, 2 on a usage error, 1 on any other error.
+     *
+     * @param args the subcommand and its options
+     */
+    public static void main(String[] args) {
+        int status = run(System.out, System.err, args);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /**
+     * Runs one subcommand in this JVM.
+     *
+     * @param out where results go
+     * @param err where errors go
+     * @param args the subcommand and its options
+     * @return the exit status: 0 success, 2 usage error, 1 other error
+     */
+    public static int run(PrintStream out, PrintStream err, String... args) {
+        if (args.length == 0) {
+            err.println(USAGE);
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            switch (args[0].toLowerCase(Locale.ROOT)) {
+                case "pretrain" -> PretrainCommand.run(rest, out);
+                case "finetune" -> FinetuneCommand.run(rest, out);
+                case "evaluate" -> EvaluateCommand.run(rest, out);
+                case "chart" -> ChartCommand.run(rest, out);
+                case "-h", "--help", "help" -> out.println(USAGE);
+                default -> throw new UsageException("unknown command '" + args[0] + "'");
+            }
+            return 0;
+        } catch (UsageException e) {
+            err.println("DigitsDemo: " + e.getMessage() + "\n" + USAGE);
+            return 2;
+        } catch (Exception e) {
+            err.println("DigitsDemo: error: " + e);
+            e.printStackTrace(err);
+            return 1;
+        }
+    }
+}
