@@ -16,7 +16,10 @@ import java.util.Properties;
  *   <caption>Options</caption>
  *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>adapter</td><td>(none)</td><td>adapter directory: adapter_config.json [+ adapter_model.safetensors]</td></tr>
- *   <tr><td>name</td><td>default</td><td>the adapter's name</td></tr>
+ *   <tr><td>name</td><td>default</td><td>the name of the adapter given by {@code adapter}</td></tr>
+ *   <tr><td>adapter.NAME</td><td>(none)</td><td>a further adapter directory, injected as NAME (any number)</td></tr>
+ *   <tr><td>active</td><td>(last injected)</td><td>adapters to activate, joined with {@code +}</td></tr>
+ *   <tr><td>merge</td><td>false</td><td>true merges the active adapters into the base weights after injection</td></tr>
  *   <tr><td>save</td><td>(none)</td><td>directory the trained adapter is written to when a Trainer closes</td></tr>
  *   <tr><td>enabled</td><td>true</td><td>false turns the agent off</td></tr>
  *   <tr><td>onError</td><td>fail</td><td>fail: stop the application on a configuration error; warn: run without adapters</td></tr>
@@ -31,6 +34,8 @@ public final class AgentOptions {
         Map<String, String> d = new LinkedHashMap<>();
         d.put("adapter", null);
         d.put("name", "default");
+        d.put("active", null);
+        d.put("merge", "false");
         d.put("save", null);
         d.put("enabled", "true");
         d.put("onError", "fail");
@@ -90,6 +95,9 @@ public final class AgentOptions {
     }
 
     private static void checkKey(String key, String where) {
+        if (key.startsWith("adapter.") && key.length() > "adapter.".length()) {
+            return;
+        }
         if (!DEFAULTS.containsKey(key)) {
             throw new IllegalArgumentException("unknown " + where + (where.endsWith(".") ? "" : " ") + key
                     + " (known: " + DEFAULTS.keySet() + ")");
@@ -97,7 +105,17 @@ public final class AgentOptions {
     }
 
     private void validate() {
+        List<String> active = active();
+        if (active != null) {
+            for (String name : active) {
+                if (!adapters().containsKey(name)) {
+                    throw new IllegalArgumentException("option active names adapter '" + name
+                            + "', which is not configured (adapters: " + adapters().keySet() + ")");
+                }
+            }
+        }
         bool("enabled");
+        bool("merge");
         String onError = values.get("onError").toLowerCase(Locale.ROOT);
         if (!List.of("fail", "warn").contains(onError)) {
             throw new IllegalArgumentException("option onError must be fail or warn, not '" + values.get("onError")
@@ -125,15 +143,47 @@ public final class AgentOptions {
         return bool("enabled");
     }
 
-    /** The adapter directory, or {@code null}. */
-    public Path adapterDir() {
-        String v = values.get("adapter");
-        return v == null || v.isBlank() ? null : Path.of(v);
+    /**
+     * The adapters to inject, by name, in order: {@code adapter} (named by {@code name}) first, then every
+     * {@code adapter.NAME} in the order given.
+     */
+    public Map<String, Path> adapters() {
+        Map<String, Path> out = new LinkedHashMap<>();
+        String main = values.get("adapter");
+        if (main != null && !main.isBlank()) {
+            out.put(values.get("name"), Path.of(main));
+        }
+        values.forEach((k, v) -> {
+            if (k.startsWith("adapter.")) {
+                String name = k.substring("adapter.".length());
+                if (out.containsKey(name)) {
+                    throw new IllegalArgumentException("adapter name '" + name + "' is given twice (" + source(k)
+                            + ")");
+                }
+                out.put(name, Path.of(v));
+            }
+        });
+        return out;
     }
 
-    /** The adapter name. */
-    public String adapterName() {
-        return values.get("name");
+    /** The adapters to activate, or {@code null} for PEFT's default (the last injected). */
+    public List<String> active() {
+        String v = values.get("active");
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        List<String> names = new java.util.ArrayList<>();
+        for (String part : v.split("\\+")) {
+            if (!part.isBlank()) {
+                names.add(part.trim());
+            }
+        }
+        return names;
+    }
+
+    /** Whether to merge the active adapters into the base weights after injection. */
+    public boolean merge() {
+        return bool("merge");
     }
 
     /** The directory trained adapters are saved to, or {@code null}. */

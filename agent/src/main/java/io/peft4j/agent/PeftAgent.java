@@ -10,6 +10,7 @@ import io.peft4j.state.AdapterDirectory;
 import java.lang.instrument.Instrumentation;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * The {@code -javaagent} entry point. Does as little as possible: parses the options, reads and validates the
@@ -35,7 +36,8 @@ public final class PeftAgent {
 
     /** {@code java -jar peft4j-agent.jar}: usage. */
     public static void main(String[] args) {
-        System.out.println("peft4j agent: add -javaagent:peft4j-agent.jar=adapter=DIR[,save=OUT][,name=NAME]"
+        System.out.println("peft4j agent: add -javaagent:peft4j-agent.jar=adapter=DIR[,adapter.NAME=DIR][,active=A+B][,merge=true]"
+                + "[,save=OUT][,name=NAME]"
                 + "[,onError=fail|warn][,enabled=true|false] to a DJL application's java command.");
     }
 
@@ -59,17 +61,19 @@ public final class PeftAgent {
         }
         PeftLog log = PeftLog.get(PeftAgent.class);
         try {
-            Path dir = options.adapterDir();
+            Map<String, Path> adapters = options.adapters();
             AutoInjector injector = null;
-            if (dir == null) {
+            if (adapters.isEmpty()) {
                 log.warn("no adapter given (adapter=DIR): instrumentation only, nothing will be injected");
             } else {
-                AdapterConfig config = readConfig(dir);
-                injector = new AutoInjector(dir, config, options.adapterName(), options.saveDir(),
-                        options.failOnError());
-                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used",
-                        options.adapterName(), config.peftType().jsonName(), dir,
-                        AdapterDirectory.hasWeights(dir) ? "" : " (no adapter_model.safetensors: fresh weights)");
+                for (Map.Entry<String, Path> e : adapters.entrySet()) {
+                    AdapterConfig config = readConfig(e.getValue());
+                    log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used",
+                            e.getKey(), config.peftType().jsonName(), e.getValue(),
+                            AdapterDirectory.hasWeights(e.getValue()) ? ""
+                                    : " (no adapter_model.safetensors: fresh weights)");
+                }
+                injector = new AutoInjector(options);
             }
             PeftInstrumentation.install(inst);
             ModelHooks.setListener(injector);

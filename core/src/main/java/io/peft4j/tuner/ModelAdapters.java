@@ -282,8 +282,19 @@ public final class ModelAdapters {
         applyBaseTrainability();
     }
 
-    /** Disables (outputs equal the base model's) or re-enables all adapters. */
+    /**
+     * Disables (outputs equal the base model's) or re-enables all adapters. As in PEFT, disabling first unmerges
+     * any merged adapter, so that the base weights are the original ones again.
+     */
     public synchronized void setAdaptersEnabled(boolean enabled) {
+        if (!enabled) {
+            for (TunedModule module : tuned.values()) {
+                if (!module.merged().isEmpty()) {
+                    LOG.info("unmerging {} from '{}' before disabling adapters", module.merged(), module.path());
+                    module.unmergeAll();
+                }
+            }
+        }
         disabled = !enabled;
         for (TunedModule module : tuned.values()) {
             module.setDisabled(disabled);

@@ -79,6 +79,11 @@ class GoldenTwoAdaptersTest {
         adapters.merge(List.of("default", "other"), true);
         GoldenCase.assertClose(c.expected("expected_output_merged_both.safetensors"),
                 GoldenCase.forward(model, input, manager), 1e-5, "merged both");
+        adapters.setAdaptersEnabled(false);
+        GoldenCase.assertClose(base, GoldenCase.forward(model, input, manager), 1e-6,
+                "disabling a merged model unmerges first, as PEFT does");
+        adapters.setAdaptersEnabled(true);
+        adapters.merge(List.of("default", "other"), true);
         adapters.unmerge();
         weights(model).forEach((k, v) -> GoldenCase.assertClose(before.get(k), v, 1e-6, "unmerged " + k));
         GoldenCase.assertClose(both, GoldenCase.forward(model, input, manager), 1e-6, "unmerged forward");
