@@ -2,7 +2,6 @@ package io.peft4j;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.PeftInstrumentation;
@@ -72,14 +71,11 @@ public final class Peft {
 
     /**
      * PEFT's {@code get_peft_model_state_dict}: the adapter's tensors under PEFT's keys (e.g.
-     * {@code fc1.lora_A.weight}); the arrays are the live parameters (do not close them).
+     * {@code fc1.lora_A.weight}); the arrays are the live parameters (do not close them), except for an AdaLoRA
+     * adapter after rank allocation, whose tensors are cut to the kept ranks as PEFT saves them.
      */
     public static LinkedHashMap<String, NDArray> getStateDict(Block model, String adapter) {
-        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : PeftStateDicts.adapterStateDict(require(model), adapter).entrySet()) {
-            out.put(e.getKey(), e.getValue().getArray());
-        }
-        return out;
+        return PeftStateDicts.adapterTensors(require(model), adapter);
     }
 
     /** Loads a state dict into adapter {@value #DEFAULT_ADAPTER}. */

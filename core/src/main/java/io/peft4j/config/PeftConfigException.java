@@ -1,3 +1,81 @@
 package io.peft4j.config;
-/** STUB. */
-public class PeftConfigException extends RuntimeException { public PeftConfigException(String m) { super(m); } }
+
+/**
+ * An adapter configuration peft4j cannot use: invalid as PEFT would judge it, malformed, or using a PEFT feature
+ * peft4j does not implement.
+ *
+ * <p>Messages read {@code SOURCE: field "KEY": DETAIL}, where SOURCE names the file (or builder) and KEY the JSON
+ * key at fault, e.g. {@code /adapters/a/adapter_config.json: field "use_dora": value true is not supported by
+ * peft4j yet}. When PEFT itself rejects the value, DETAIL is PEFT's own message, also available unchanged from
+ * {@link #peftMessage()}.
+ */
+public class PeftConfigException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    private final String source;
+    private final String field;
+    private final String peftMessage;
+
+    /** A problem not tied to a config file or key (used by code outside this package). */
+    public PeftConfigException(String message) {
+        super(message);
+        this.source = null;
+        this.field = null;
+        this.peftMessage = null;
+    }
+
+    /**
+     * A problem with one key of one config.
+     *
+     * @param source the file or builder the config came from
+     * @param field the JSON key at fault, or {@code null} when the problem is not about one key
+     * @param detail what is wrong
+     */
+    public PeftConfigException(String source, String field, String detail) {
+        this(source, field, detail, null, null);
+    }
+
+    private PeftConfigException(String source, String field, String detail, String peftMessage, Throwable cause) {
+        super(format(source, field, detail), cause);
+        this.source = source;
+        this.field = field;
+        this.peftMessage = peftMessage;
+    }
+
+    /** A value PEFT 0.20 itself rejects; {@code peftMessage} is PEFT's exact text. */
+    static PeftConfigException peft(String source, String field, String peftMessage) {
+        return new PeftConfigException(source, field, peftMessage, peftMessage, null);
+    }
+
+    /** A config that could not be read at all (I/O or JSON syntax). */
+    static PeftConfigException unreadable(String source, String detail, Throwable cause) {
+        return new PeftConfigException(source, null, detail, null, cause);
+    }
+
+    private static String format(String source, String field, String detail) {
+        StringBuilder sb = new StringBuilder();
+        if (source != null) {
+            sb.append(source).append(": ");
+        }
+        if (field != null) {
+            sb.append("field \"").append(field).append("\": ");
+        }
+        return sb.append(detail).toString();
+    }
+
+    /** Returns the file or builder the config came from, or {@code null}. */
+    public String source() {
+        return source;
+    }
+
+    /** Returns the JSON key at fault, or {@code null} when the problem is not about one key. */
+    public String field() {
+        return field;
+    }
+
+    /** Returns PEFT 0.20's own message when PEFT rejects the config the same way, otherwise {@code null}. */
+    public String peftMessage() {
+        return peftMessage;
+    }
+}

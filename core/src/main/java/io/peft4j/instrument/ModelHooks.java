@@ -38,8 +38,21 @@ public final class ModelHooks {
         DEPTH.get()[0]--;
     }
 
-    /** A Trainer was created, initialised ({@code trainer-initialized}) or is closing ({@code trainer-closing}). */
+    /** A Trainer was created, initialised ({@code trainer-initialized}), stepped ({@code trainer-step}) or is closing ({@code trainer-closing}). */
     public static void trainerEvent(Object trainer, String event) {
+        switch (event) {
+            case "trainer":
+                TrainingHooks.trainer(trainer, "opened");
+                break;
+            case "trainer-closing":
+                TrainingHooks.trainer(trainer, "closing");
+                break;
+            case "trainer-step":
+                TrainingHooks.trainer(trainer, "step");
+                return;
+            default:
+                break;
+        }
         if (listener == null) {
             return;
         }

@@ -12,7 +12,9 @@ import net.bytebuddy.utility.JavaModule;
 import java.lang.instrument.Instrumentation;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static net.bytebuddy.matcher.ElementMatchers.hasSuperType;
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isInterface;
 import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
@@ -29,7 +31,8 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  *
  * <p>Instrumented: {@code forwardInternal} of {@code Linear}, {@code Embedding}, {@code IdEmbedding} and {@code Convolution}; both {@code forward} overloads and
  * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructor,
- * {@code initialize} and {@code close}; {@code Predictor}'s constructor.
+ * {@code initialize}, {@code step} and {@code close}; {@code Predictor}'s constructor; {@code backward} of
+ * {@code GradientCollector} implementations.
  */
 public final class PeftInstrumentation {
 
@@ -104,8 +107,13 @@ public final class PeftInstrumentation {
                 .transform((builder, type, loader, module, domain) -> builder
                         .visit(Advice.to(TrainerAdvice.Created.class).on(isConstructor()))
                         .visit(Advice.to(TrainerAdvice.Initialized.class).on(named("initialize")))
+                        .visit(Advice.to(TrainerAdvice.Stepped.class).on(named("step")
+                                .and(takesArguments(0))))
                         .visit(Advice.to(TrainerAdvice.Closing.class).on(named("close")
                                 .and(takesArguments(0)))))
+                .type(hasSuperType(named("ai.djl.training.GradientCollector")).and(not(isInterface())))
+                .transform((builder, type, loader, module, domain) -> builder.visit(
+                        Advice.to(BackwardAdvice.class).on(named("backward").and(takesArguments(1)))))
                 .type(named("ai.djl.inference.Predictor"))
                 .transform((builder, type, loader, module, domain) -> builder.visit(
                         Advice.to(PredictorAdvice.class).on(isConstructor().and(takesArguments(4)))));

@@ -29,6 +29,17 @@ public final class TrainerAdvice {
         }
     }
 
+    /** After {@code Trainer.step()}. */
+    public static final class Stepped {
+        private Stepped() {}
+
+        /** Runs per-step adapter work (AdaLoRA's rank allocation). */
+        @Advice.OnMethodExit(suppress = Throwable.class)
+        public static void exit(@Advice.This Object trainer) {
+            ModelHooks.trainerEvent(trainer, "trainer-step");
+        }
+    }
+
     /** Before {@code Trainer.close()}. */
     public static final class Closing {
         private Closing() {}

@@ -39,8 +39,12 @@ public final class AdapterDirectory {
     public static List<Path> save(ModelAdapters model, String adapter, Path dir) {
         AdapterConfig config = model.config(adapter);
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
-        for (Map.Entry<String, Parameter> e : PeftStateDicts.adapterStateDict(model, adapter).entrySet()) {
-            tensors.put(e.getKey(), TensorData.fromNDArray(e.getValue().getArray()));
+        LinkedHashMap<String, Parameter> live = PeftStateDicts.adapterStateDict(model, adapter);
+        for (Map.Entry<String, NDArray> e : PeftStateDicts.adapterTensors(model, adapter).entrySet()) {
+            tensors.put(e.getKey(), TensorData.fromNDArray(e.getValue()));
+            if (live.get(e.getKey()).getArray() != e.getValue()) {
+                e.getValue().close();
+            }
         }
         try {
             Files.createDirectories(dir);

@@ -2,6 +2,7 @@ package io.peft4j.state;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
+import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.LoraBias;
 import io.peft4j.config.LoraConfig;
@@ -69,6 +70,38 @@ public final class PeftStateDicts {
         }
         LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
         selected.forEach((k, v) -> out.put(k.replace("." + adapter, ""), v));
+        return out;
+    }
+
+    /**
+     * The adapter's state dict as tensors: the live arrays, except that an AdaLoRA adapter with a
+     * {@code rank_pattern} has its {@code lora_A}/{@code lora_E} rows and {@code lora_B} columns cut to the kept
+     * ranks (PEFT's {@code resize_state_dict_by_rank_pattern}); those are new arrays the caller owns.
+     */
+    public static LinkedHashMap<String, NDArray> adapterTensors(ModelAdapters model, String adapter) {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        adapterStateDict(model, adapter).forEach((k, p) -> out.put(k, p.getArray()));
+        AdapterConfig config = model.config(adapter);
+        if (config instanceof AdaLoraConfig && ((AdaLoraConfig) config).rankMasks() != null) {
+            ((AdaLoraConfig) config).rankMasks().forEach((name, mask) -> {
+                int kept = (int) mask.stream().filter(Boolean::booleanValue).count();
+                String prefix = name.substring(0, name.lastIndexOf('.'));
+                for (String layer : new String[] {"lora_E", "lora_A", "lora_B"}) {
+                    NDArray t = out.get(prefix + "." + layer);
+                    int axis = "lora_B".equals(layer) ? 1 : 0;
+                    if (t == null || t.getShape().get(axis) == kept || t.getShape().get(axis) != mask.size()) {
+                        continue;
+                    }
+                    boolean[] flags = new boolean[mask.size()];
+                    for (int i = 0; i < flags.length; i++) {
+                        flags[i] = mask.get(i);
+                    }
+                    NDArray index = t.getManager().create(flags);
+                    out.put(prefix + "." + layer, t.booleanMask(index, axis));
+                    index.close();
+                }
+            });
+        }
         return out;
     }
 

@@ -2,6 +2,8 @@ package io.peft4j.tuner;
 
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftType;
+import io.peft4j.adalora.AdaLoraModules;
+import io.peft4j.ia3.Ia3Modules;
 import io.peft4j.lora.LoraModules;
 
 /** The adapter factory for each PEFT type peft4j implements. */
@@ -14,9 +16,13 @@ public final class AdapterFactories {
         switch (type) {
             case LORA:
                 return new LoraModules();
+            case IA3:
+                return new Ia3Modules();
+            case ADALORA:
+                return new AdaLoraModules();
             default:
                 throw new PeftConfigException("peft_type " + type.jsonName() + " is not supported by peft4j yet "
-                        + "(supported: LORA)");
+                        + "(supported: LORA, IA3, ADALORA)");
         }
     }
 }

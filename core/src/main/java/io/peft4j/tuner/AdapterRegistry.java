@@ -29,6 +29,11 @@ public final class AdapterRegistry {
         return MODELS.get(root);
     }
 
+    /** Every model that carries adapters. */
+    public static java.util.List<ModelAdapters> models() {
+        return MODELS.values();
+    }
+
     /** The model adapters for {@code root}, created on first use. */
     public static ModelAdapters modelFor(Block root) {
         return MODELS.computeIfAbsent(root, ModelAdapters::new);

@@ -9,6 +9,8 @@ import io.peft4j.config.LoraBias;
 import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.log.PeftLog;
+import io.peft4j.config.TargetModules;
+import io.peft4j.match.MatchResult;
 import io.peft4j.match.TargetMatcher;
 import io.peft4j.model.ModuleNode;
 import io.peft4j.model.BlockShapes;
@@ -64,9 +66,6 @@ public final class ModelAdapters {
         AdapterFactory factory = AdapterFactories.forType(config.peftType());
         ModuleTree tree = ModuleTree.of(root);
         List<ModuleNode> targets = findTargets(tree, config);
-        if (targets.isEmpty()) {
-            throw new PeftConfigException(TargetMatcher.targetsNotFoundMessage(config));
-        }
         for (ModuleNode node : targets) {
             if (!factory.supports(node.block())) {
                 throw new PeftConfigException("Target module '" + node.path() + "' ("
@@ -112,40 +111,44 @@ public final class ModelAdapters {
     }
 
     private List<ModuleNode> findTargets(ModuleTree tree, AdapterConfig config) {
-        Set<String> allLinear = config.targetModules() != null && config.targetModules().isAllLinear()
-                ? allLinearNames(tree) : null;
+        AdapterConfig effective = config;
+        if (config.targetModules() != null && config.targetModules().isAllLinear()) {
+            effective = config.withTargetModules(TargetModules.ofNames(allLinearPaths(tree)));
+        }
         List<ModuleNode> targets = new ArrayList<>();
+        boolean anyExcluded = false;
+        boolean anyUnmatched = false;
         for (ModuleNode node : tree.nodes()) {
             if (node.path().isEmpty() || insideSavedModule(tree, node)) {
                 continue;
             }
-            boolean hit = allLinear != null
-                    ? allLinear.contains(node.name()) && !TargetMatcher.isExcluded(config, node.path())
-                    : TargetMatcher.isTargeted(config, node.path());
-            if (hit) {
+            MatchResult result = TargetMatcher.classify(effective, node.path());
+            if (result == MatchResult.TARGETED) {
                 targets.add(node);
+            } else if (result == MatchResult.EXCLUDED) {
+                anyExcluded = true;
+            } else {
+                anyUnmatched = true;
             }
+        }
+        if (targets.isEmpty()) {
+            throw new PeftConfigException(TargetMatcher.noMatchMessage(config, anyExcluded, anyUnmatched));
         }
         return targets;
     }
 
     /**
-     * {@code "all-linear"}: the attribute names of every {@link Linear}, minus the output layer (the last Linear
-     * in model order), which PEFT leaves out as well.
+     * {@code "all-linear"} as PEFT 0.20 resolves it for a model that is not a transformers {@code PreTrainedModel}:
+     * the full paths of every {@link Linear}, the output layer included.
      */
-    private static Set<String> allLinearNames(ModuleTree tree) {
-        Set<String> names = new LinkedHashSet<>();
-        String last = null;
+    private static List<String> allLinearPaths(ModuleTree tree) {
+        List<String> paths = new ArrayList<>();
         for (ModuleNode node : tree.nodes()) {
             if (node.block() instanceof Linear && !node.path().isEmpty()) {
-                names.add(node.name());
-                last = node.name();
+                paths.add(node.path());
             }
         }
-        if (last != null && names.size() > 1) {
-            names.remove(last);
-        }
-        return names;
+        return paths;
     }
 
     private boolean insideSavedModule(ModuleTree tree, ModuleNode node) {
@@ -255,6 +258,21 @@ public final class ModelAdapters {
             throw unknownAdapter(name);
         }
         return config;
+    }
+
+    /**
+     * Replaces adapter {@code name}'s config with an equivalent one carrying training-time state (AdaLoRA's
+     * {@code rank_pattern}); what is injected does not change.
+     */
+    public synchronized void replaceConfig(String name, AdapterConfig config) {
+        if (!configs.containsKey(name)) {
+            throw unknownAdapter(name);
+        }
+        if (configs.get(name).peftType() != config.peftType()) {
+            throw new IllegalArgumentException("cannot change adapter '" + name + "' from "
+                    + configs.get(name).peftType() + " to " + config.peftType());
+        }
+        configs.put(name, config);
     }
 
     /** The active adapter names. */

@@ -35,6 +35,25 @@ public final class WeightUpdate {
         }
     }
 
+    /**
+     * Multiplies {@code weight} in place by the (broadcast) factor computed by {@code factor}. With {@code safe},
+     * refuses (and leaves the weight unchanged) when the result would hold NaN or Inf.
+     */
+    public static void multiply(NDArray weight, Supplier<NDArray> factor, boolean safe, String what) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray f = factor.get().toType(weight.getDataType(), false);
+            if (safe) {
+                NDArray product = weight.mul(f);
+                if (!product.isInfinite().logicalOr(product.isNaN()).none().getBoolean()) {
+                    throw new IllegalStateException(
+                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
+                }
+            }
+            withoutGradient(weight, () -> weight.muli(f));
+        }
+    }
+
     /** Subtracts the delta computed by {@code delta} from {@code weight} in place. */
     public static void subtract(NDArray weight, Supplier<NDArray> delta) {
         try (NDScope scope = new NDScope()) {

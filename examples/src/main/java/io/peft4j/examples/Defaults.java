@@ -4,7 +4,7 @@ package io.peft4j.examples;
 final class Defaults {
 
     /** The domain shift fine-tuning adapts to. */
-    static final String SHIFT = "mirror";
+    static final String SHIFT = "rotate90";
 
     /** Seed of DJL's engine (initialisation, batch shuffling). */
     static final int SEED = 42;
@@ -22,7 +22,7 @@ final class Defaults {
     static final int FINETUNE_EPOCHS = 20;
 
     /** Fine-tuning learning rate (Adam), the same for full and LoRA fine-tuning. */
-    static final float FINETUNE_LR = 1e-3f;
+    static final float FINETUNE_LR = 2e-3f;
 
     private Defaults() {}
 }

@@ -34,6 +34,11 @@ public enum DomainShift {
         return out;
     }
 
+    /** The command-line name: {@code mirror} or {@code rotate90}. */
+    public String cliName() {
+        return this == MIRROR ? "mirror" : "rotate90";
+    }
+
     /**
      * Parses a command-line name such as {@code mirror} or {@code rotate90}.
      *

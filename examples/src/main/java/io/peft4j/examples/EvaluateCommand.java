@@ -4,7 +4,6 @@ import ai.djl.Model;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -27,8 +26,8 @@ final class EvaluateCommand {
             Accuracy onShifted = Accuracy.measure(model, original.shifted(shift).test());
             Accuracy onOriginal = Accuracy.measure(model, original.test());
             out.println("loaded base model from " + baseDir);
-            out.println(shift.name().toLowerCase(Locale.ROOT) + " test accuracy: " + onShifted);
-            out.println("original test accuracy: " + onOriginal);
+            out.println("shifted-domain (" + shift.cliName() + ") test accuracy: " + onShifted);
+            out.println("original-domain test accuracy: " + onOriginal);
         }
     }
 }

@@ -13,8 +13,9 @@ import java.util.Set;
 
 /**
  * {@code finetune --base DIR --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift mirror|rotate90]}:
- * loads the base model, measures it on the shifted test set, fine-tunes it on the shifted training set with an
- * ordinary DJL Trainer, measures again, and writes {@code OUT/loss.csv} and {@code OUT/results.properties}.
+ * loads the base model, creates an ordinary DJL Trainer, measures the starting accuracy on the shifted test set,
+ * fine-tunes on the shifted training set, measures again (also on the original domain), and writes
+ * {@code OUT/loss.csv} and {@code OUT/results.properties}.
  *
  * <p>The code has no idea of adapters. Without an agent every weight is trained (full fine-tuning); under
  * {@code -javaagent:peft4j-agent.jar=adapter=...} the base weights are frozen and only the adapter trains, which the
@@ -37,31 +38,36 @@ final class FinetuneCommand {
         Engine.getInstance().setRandomSeed(cli.getInt("--seed", Defaults.SEED));
         Files.createDirectories(outDir);
 
-        TrainTestSplit shifted = DigitsData.split().shifted(shift);
-        String domain = shift.name().toLowerCase(Locale.ROOT);
+        TrainTestSplit original = DigitsData.split();
+        TrainTestSplit shifted = original.shifted(shift);
+        String domain = shift.cliName();
         try (Model model = DigitsModel.load(baseDir)) {
-            Accuracy before = Accuracy.measure(model, shifted.test());
             out.println("loaded base model from " + baseDir);
-            out.println("BEFORE fine-tuning: " + domain + " test accuracy " + before);
             out.printf(Locale.ROOT, "fine-tuning on %d %s digits: %d epochs, lr %s, batch %d%n",
                     shifted.train().size(), domain, epochs, lr, batch);
-            TrainingRun.Outcome outcome = TrainingRun.fit(model, shifted.train(), epochs, lr, batch, out);
+            Accuracy[] before = new Accuracy[1];
+            TrainingRun.Outcome outcome = TrainingRun.fit(model, shifted.train(), epochs, lr, batch, out, () -> {
+                before[0] = Accuracy.measure(model, shifted.test());
+                out.println("BEFORE fine-tuning: shifted-domain (" + domain + ") test accuracy " + before[0]);
+            });
             Accuracy after = Accuracy.measure(model, shifted.test());
-            out.println("AFTER fine-tuning:  " + domain + " test accuracy " + after);
+            Accuracy originalAfter = Accuracy.measure(model, original.test());
+            out.println("AFTER fine-tuning:  shifted-domain (" + domain + ") test accuracy " + after);
+            out.println("                    original-domain test accuracy " + originalAfter);
             out.printf(Locale.ROOT, "fine-tuning wall time: %.2f s%n", outcome.seconds());
-            out.println("trained parameters: " + outcome.parameters());
 
             LossCsv.write(outDir.resolve("loss.csv"), outcome.losses());
             Map<String, Object> results = new LinkedHashMap<>();
-            results.put("accuracy_before", before.fraction());
+            results.put("accuracy_before", before[0].fraction());
             results.put("accuracy_after", after.fraction());
+            results.put("accuracy_original_after", originalAfter.fraction());
             results.put("trainable_params", outcome.parameters().trainable());
             results.put("total_params", outcome.parameters().total());
             results.put("trainable_percent", outcome.parameters().trainablePercent());
             results.put("train_seconds", outcome.seconds());
             results.put("epochs", epochs);
             results.put("lr", lr);
-            results.put("shift", shift.name());
+            results.put("shift", shift.cliName());
             ResultFile.write(outDir.resolve("results.properties"), results);
             out.println("wrote " + outDir.resolve("loss.csv") + " and " + outDir.resolve("results.properties"));
         }

@@ -8,14 +8,24 @@ import java.util.List;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
-/** Draws the training-loss curves of the LoRA and the full fine-tune into one PNG (headless JFreeChart). */
+/** Draws training-loss curves, such as the LoRA and the full fine-tune, into one PNG (headless JFreeChart). */
 final class LossChart {
+
+    /**
+     * One curve.
+     *
+     * @param label the legend entry
+     * @param losses the mean loss of each epoch, first epoch first
+     */
+    record Curve(String label, List<Double> losses) {}
 
     private static final int WIDTH = 900;
     private static final int HEIGHT = 540;
@@ -25,18 +35,24 @@ final class LossChart {
     /**
      * Renders the chart.
      *
-     * @param lora the LoRA run's loss per epoch
-     * @param full the full fine-tune's loss per epoch
+     * @param title the chart's title
+     * @param first the first curve (red)
+     * @param second the second curve (blue)
      * @param png the image to write
      * @throws IOException if writing fails
      */
-    static void render(List<Double> lora, List<Double> full, Path png) throws IOException {
+    static void render(String title, Curve first, Curve second, Path png) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
-        data.addSeries(series("LoRA (peft4j agent)", lora));
-        data.addSeries(series("Full fine-tune (no agent)", full));
-        JFreeChart chart = ChartFactory.createXYLineChart("Fine-tuning on mirrored digits: training loss", "epoch",
-                "mean cross-entropy loss", data, PlotOrientation.VERTICAL, true, false, false);
+        data.addSeries(series(first));
+        data.addSeries(series(second));
+        JFreeChart chart = ChartFactory.createXYLineChart(title, "epoch", "mean training loss", data,
+                PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
+        LogAxis lossAxis = new LogAxis("mean training loss (cross-entropy, log scale)");
+        lossAxis.setSmallestValue(1e-5);
+        plot.setRangeAxis(lossAxis);
+        NumberAxis epochAxis = (NumberAxis) plot.getDomainAxis();
+        epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
@@ -53,10 +69,10 @@ final class LossChart {
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
     }
 
-    private static XYSeries series(String name, List<Double> losses) {
-        XYSeries series = new XYSeries(name);
-        for (int i = 0; i < losses.size(); i++) {
-            series.add(i + 1, losses.get(i));
+    private static XYSeries series(Curve curve) {
+        XYSeries series = new XYSeries(curve.label());
+        for (int i = 0; i < curve.losses().size(); i++) {
+            series.add(i + 1, curve.losses().get(i));
         }
         return series;
     }

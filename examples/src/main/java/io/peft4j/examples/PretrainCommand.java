@@ -39,19 +39,19 @@ final class PretrainCommand {
                 DigitsModel.NAME, java.util.Arrays.toString(DigitsModel.HIDDEN), original.train().size(), epochs,
                 lr, batch);
         try (Model model = DigitsModel.create()) {
-            TrainingRun.Outcome outcome = TrainingRun.fit(model, original.train(), epochs, lr, batch, out);
+            TrainingRun.Outcome outcome = TrainingRun.fit(model, original.train(), epochs, lr, batch, out, () -> { });
             model.setProperty("Epoch", String.valueOf(epochs));
             model.save(baseDir, DigitsModel.NAME);
             Accuracy onOriginal = Accuracy.measure(model, original.test());
             Accuracy onShifted = Accuracy.measure(model, shifted.test());
             out.printf(Locale.ROOT, "pre-training took %.1f s%n", outcome.seconds());
-            out.println("original test accuracy: " + onOriginal);
-            out.println("shifted (" + shift.name().toLowerCase(Locale.ROOT) + ") test accuracy: " + onShifted);
+            out.println("original-domain test accuracy: " + onOriginal);
+            out.println("shifted-domain (" + shift.cliName() + ") test accuracy: " + onShifted);
             out.println("saved base model to " + baseDir);
             Map<String, Object> results = new LinkedHashMap<>();
             results.put("accuracy_original", onOriginal.fraction());
             results.put("accuracy_shifted", onShifted.fraction());
-            results.put("shift", shift.name());
+            results.put("shift", shift.cliName());
             results.put("epochs", epochs);
             results.put("seconds", outcome.seconds());
             ResultFile.write(baseDir.resolve("pretrain.properties"), results);

@@ -10,8 +10,6 @@ import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import ai.djl.translate.TranslateException;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
 
@@ -29,9 +27,21 @@ final class TrainingRun {
      *
      * @param losses mean training loss per epoch
      * @param parameters trainable and total parameters, counted once the Trainer was initialised
-     * @param seconds wall time from creating the Trainer to closing it
+     * @param seconds wall time of the training epochs and closing the Trainer
      */
     record Outcome(List<Double> losses, ParameterCount parameters, double seconds) {}
+
+    /** Work to do once the Trainer is ready, before the first epoch (such as measuring the starting point). */
+    @FunctionalInterface
+    interface BeforeFirstEpoch {
+
+        /**
+         * Runs the step.
+         *
+         * @throws Exception if it fails; training does not start
+         */
+        void run() throws Exception;
+    }
 
     /**
      * Trains {@code model} on {@code train}.
@@ -42,24 +52,26 @@ final class TrainingRun {
      * @param learningRate Adam's fixed learning rate
      * @param batchSize samples per batch
      * @param out where progress lines go
+     * @param beforeFirstEpoch runs once the Trainer is created and initialised
      * @return losses, parameter counts and wall time
-     * @throws IOException if the data cannot be iterated
-     * @throws TranslateException if a batch cannot be prepared
+     * @throws Exception if training or {@code beforeFirstEpoch} fails
      */
     static Outcome fit(Model model, DigitSamples train, int epochs, float learningRate, int batchSize,
-            PrintStream out) throws IOException, TranslateException {
+            PrintStream out, BeforeFirstEpoch beforeFirstEpoch) throws Exception {
         EpochProgress progress = new EpochProgress(epochs, out);
         DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                 .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(learningRate)).build())
                 .addTrainingListeners(progress);
         try (NDManager data = NDManager.newBaseManager()) {
             ArrayDataset dataset = train.toDataset(data, batchSize);
-            long start = System.nanoTime();
+            long start;
             ParameterCount parameters;
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(batchSize, DigitSamples.PIXELS));
+                beforeFirstEpoch.run();
                 parameters = ParameterCount.of(model);
                 out.println("trainable parameters: " + parameters);
+                start = System.nanoTime();
                 EasyTrain.fit(trainer, epochs, dataset, null);
             }
             double seconds = (System.nanoTime() - start) / 1e9;

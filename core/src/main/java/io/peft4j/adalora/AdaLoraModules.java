@@ -1,0 +1,57 @@
+package io.peft4j.adalora;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import io.peft4j.config.AdaLoraConfig;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.InitLoraWeights;
+import io.peft4j.config.PeftConfigException;
+import io.peft4j.tuner.AdapterFactory;
+import io.peft4j.tuner.ModuleAdapter;
+
+import java.util.List;
+
+/**
+ * Creates AdaLoRA adapters for Linear blocks (PEFT's {@code AdaLoraModel}). The rank of each module is
+ * {@code init_r}, or, for an adapter saved after rank allocation, the number of ranks its {@code rank_pattern} mask
+ * keeps (PEFT's {@code resize_modules_by_rank_pattern}).
+ */
+public final class AdaLoraModules implements AdapterFactory {
+
+    @Override
+    public boolean supports(Block block) {
+        return block instanceof Linear;
+    }
+
+    @Override
+    public String supportedBlocks() {
+        return "ai.djl.nn.core.Linear";
+    }
+
+    /** The {@code rank_pattern} key of the module at {@code path}: {@code path.lora_E}. */
+    public static String maskKey(String path) {
+        return path + ".lora_E";
+    }
+
+    @Override
+    public ModuleAdapter create(AdapterConfig adapterConfig, String name, String path, Block block) {
+        AdaLoraConfig config = (AdaLoraConfig) adapterConfig;
+        int r = config.initR();
+        List<Boolean> mask = config.rankMasks() == null ? null : config.rankMasks().get(maskKey(path));
+        if (mask != null) {
+            r = (int) mask.stream().filter(Boolean::booleanValue).count();
+        }
+        if (r <= 0) {
+            throw new PeftConfigException("`r` should be a positive integer value but the value passed is " + r
+                    + " (module '" + path + "')");
+        }
+        Parameter weight = block.getDirectParameters().get("weight");
+        if (weight == null || !weight.isInitialized()) {
+            throw new IllegalStateException("cannot inject into '" + path
+                    + "': its weight is not initialised yet (initialise or load the model first)");
+        }
+        return new SvdLinear(name, weight, r, config.loraAlpha(), config.loraDropout(),
+                config.initLoraWeights() != InitLoraWeights.FALSE);
+    }
+}
