@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Creates AdaLoRA adapters for Linear blocks (PEFT's {@code AdaLoraModel}). The rank of each module is
  * {@code init_r}, or, for an adapter saved after rank allocation, the number of ranks its {@code rank_pattern} mask
- * keeps (PEFT's {@code resize_modules_by_rank_pattern}).
+ * keeps (PEFT's {@code resize_modules_by_rank_pattern}); as
+ * in PEFT, that may be 0 ranks: the module then adds nothing.
  */
 public final class AdaLoraModules implements AdapterFactory {
 
@@ -42,7 +43,7 @@ public final class AdaLoraModules implements AdapterFactory {
         if (mask != null) {
             r = (int) mask.stream().filter(Boolean::booleanValue).count();
         }
-        if (r <= 0) {
+        if (r < 0) {
             throw new PeftConfigException("`r` should be a positive integer value but the value passed is " + r
                     + " (module '" + path + "')");
         }
@@ -51,7 +52,7 @@ public final class AdaLoraModules implements AdapterFactory {
             throw new IllegalStateException("cannot inject into '" + path
                     + "': its weight is not initialised yet (initialise or load the model first)");
         }
-        return new SvdLinear(name, weight, r, config.loraAlpha(), config.loraDropout(),
+        return new SvdLinear(name, weight, r, config.initR(), config.loraAlpha(), config.loraDropout(),
                 config.initLoraWeights() != InitLoraWeights.FALSE);
     }
 }

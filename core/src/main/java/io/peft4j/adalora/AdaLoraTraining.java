@@ -42,6 +42,7 @@ public final class AdaLoraTraining {
         final Map<String, SvdLinear> modules;
         int step;
         Map<String, boolean[]> keep;
+        Map<String, float[][]> grads;
 
         State(RankAllocator allocator, Map<String, SvdLinear> modules) {
             this.allocator = allocator;
@@ -62,6 +63,29 @@ public final class AdaLoraTraining {
             TRAINING.remove(root);
         } else {
             TRAINING.put(root, n - 1);
+        }
+    }
+
+    /**
+     * Before {@code Trainer.step()}: keeps this step's gradients of every AdaLoRA factor, which the optimizer update
+     * zeroes (PEFT reads {@code p.grad} after {@code optimizer.step()}, before {@code zero_grad()}).
+     */
+    public static void beforeStep(Block root) {
+        ModelAdapters model = AdapterRegistry.model(root);
+        if (model == null) {
+            return;
+        }
+        for (String name : model.activeAdapters()) {
+            AdapterConfig config = model.config(name);
+            if (config instanceof AdaLoraConfig) {
+                State state = state(root, model, name, (AdaLoraConfig) config);
+                synchronized (state) {
+                    Map<String, float[][]> grads = new LinkedHashMap<>();
+                    state.modules.forEach((path, m) -> grads.put(path, new float[][] {grad(m.loraA().getArray()),
+                        grad(m.loraE().getArray()), grad(m.loraB().getArray())}));
+                    state.grads = grads;
+                }
+            }
         }
     }
 
@@ -109,7 +133,7 @@ public final class AdaLoraTraining {
         RankAllocator allocator = state.allocator;
         int finalStep = allocator.finalStep();
         if (step < finalStep) {
-            Map<String, RankAllocator.ModuleState> values = snapshot(state.modules);
+            Map<String, RankAllocator.ModuleState> values = snapshot(state);
             allocator.updateImportance(values);
             RankAllocator.Budget budget = allocator.budgetSchedule(step);
             if (budget.mask()) {
@@ -117,7 +141,7 @@ public final class AdaLoraTraining {
             }
         } else if (step == finalStep) {
             RankAllocator.Budget budget = allocator.budgetSchedule(step);
-            apply(model, name, state, allocator.maskToBudget(snapshot(state.modules), budget.budget()));
+            apply(model, name, state, allocator.maskToBudget(snapshot(state), budget.budget()));
             allocator.reset();
             LOG.info("AdaLoRA adapter '{}': final rank allocation at step {}: {} of {} ranks kept ({} per module "
                     + "on average, target_r={})", name, step, kept(state.keep), allocator.initBudget(),
@@ -166,16 +190,19 @@ public final class AdaLoraTraining {
         });
     }
 
-    private static Map<String, RankAllocator.ModuleState> snapshot(Map<String, SvdLinear> modules) {
+    /** The factors' values now, with the gradients kept before the optimizer step. */
+    private static Map<String, RankAllocator.ModuleState> snapshot(State state) {
         Map<String, RankAllocator.ModuleState> out = new LinkedHashMap<>();
-        modules.forEach((path, m) -> {
+        state.modules.forEach((path, m) -> {
             NDArray a = m.loraA().getArray();
             NDArray b = m.loraB().getArray();
+            float[][] g = state.grads == null ? null : state.grads.get(path);
             int r = (int) a.getShape().get(0);
             out.put(path, new RankAllocator.ModuleState(r, (int) a.getShape().get(1), (int) b.getShape().get(0),
-                    a.toFloatArray(), grad(a), m.loraE().getArray().toFloatArray(), grad(m.loraE().getArray()),
-                    b.toFloatArray(), grad(b)));
+                    a.toFloatArray(), g == null ? null : g[0], m.loraE().getArray().toFloatArray(),
+                    g == null ? null : g[1], b.toFloatArray(), g == null ? null : g[2]));
         });
+        state.grads = null;
         return out;
     }
 

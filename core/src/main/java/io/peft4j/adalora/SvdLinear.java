@@ -35,8 +35,15 @@ public final class SvdLinear implements ModuleAdapter {
     private final Parameter ranknum;
     private final Map<String, Parameter> parameters;
 
-    /** Creates the adapter next to the Linear weight {@code baseWeight} ({@code [out, in]}, initialised). */
-    public SvdLinear(String name, Parameter baseWeight, int r, double loraAlpha, double dropout, boolean init) {
+    /**
+     * Creates the adapter next to the Linear weight {@code baseWeight} ({@code [out, in]}, initialised).
+     *
+     * @param r the number of ranks the tensors have
+     * @param ranknum the rank the scaling divides by: {@code init_r}, also after a resize to fewer ranks (PEFT keeps
+     *     it, "the scaling is exactly as the previous")
+     */
+    public SvdLinear(String name, Parameter baseWeight, int r, int ranknum, double loraAlpha, double dropout,
+            boolean init) {
         this.name = name;
         this.r = r;
         this.scaling = loraAlpha;
@@ -62,14 +69,14 @@ public final class SvdLinear implements ModuleAdapter {
         loraA = AdapterParameters.create("lora_A." + name, a);
         loraB = AdapterParameters.create("lora_B." + name, b);
         loraE = AdapterParameters.create("lora_E." + name, e);
-        NDArray rank = manager.full(new Shape(1), (float) r, dtype);
-        ranknum = AdapterParameters.create("ranknum." + name, rank);
-        ranknum.freeze(true);
+        NDArray rank = manager.full(new Shape(1), (float) ranknum, dtype);
+        this.ranknum = AdapterParameters.create("ranknum." + name, rank);
+        this.ranknum.freeze(true);
         Map<String, Parameter> params = new LinkedHashMap<>();
         params.put(loraA.getName(), loraA);
         params.put(loraB.getName(), loraB);
         params.put(loraE.getName(), loraE);
-        params.put(ranknum.getName(), ranknum);
+        params.put(this.ranknum.getName(), this.ranknum);
         this.parameters = Collections.unmodifiableMap(params);
     }
 
@@ -105,6 +112,9 @@ public final class SvdLinear implements ModuleAdapter {
 
     @Override
     public void setTrainable(boolean trainable) {
+        if (ranknum.requiresGradient()) {
+            ranknum.freeze(true);
+        }
         for (Parameter p : new Parameter[] {loraA, loraB, loraE}) {
             if (p.requiresGradient() != trainable) {
                 p.freeze(!trainable);
@@ -123,6 +133,9 @@ public final class SvdLinear implements ModuleAdapter {
 
     @Override
     public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
+        if (r == 0) {
+            return output;
+        }
         NDArray a = store.getValue(loraA, input.getDevice(), training);
         NDArray e = store.getValue(loraE, input.getDevice(), training);
         NDArray b = store.getValue(loraB, input.getDevice(), training);
@@ -134,6 +147,9 @@ public final class SvdLinear implements ModuleAdapter {
 
     /** {@code B @ (A * E) * scaling / (ranknum + 1e-5)}, {@code [out, in]}. */
     NDArray deltaWeight() {
+        if (r == 0) {
+            return baseWeight.getArray().zerosLike();
+        }
         return loraB.getArray().matMul(loraA.getArray().mul(loraE.getArray())).muli(divisor());
     }
 

@@ -124,6 +124,10 @@ public final class Ia3Adapter implements ModuleAdapter {
 
     @Override
     public void merge(boolean safe) {
+        if (safe && vector.getArray().eq(0f).any().getBoolean()) {
+            throw new IllegalStateException("merging adapter '" + name + "' would erase weights for good: ia3_l has "
+                    + "zero entries, so unmerge could not restore them; nothing was merged");
+        }
         WeightUpdate.multiply(weight.getArray(), this::weightFactor, safe, "adapter '" + name + "'");
         if (!feedforward && bias != null) {
             WeightUpdate.multiply(bias.getArray(), () -> vector.getArray().reshape(bias.getArray().getShape()),
@@ -131,13 +135,21 @@ public final class Ia3Adapter implements ModuleAdapter {
         }
     }
 
+    /**
+     * Divides by the vector again. PEFT divides by {@code ia3_l + 1e-8}, which leaves a relative error of
+     * {@code 1e-8 / ia3_l} (3e-6 on the golden case); peft4j divides by {@code ia3_l} itself and uses {@code 1e-8}
+     * only where an entry is exactly 0 (whose row or column the merge erased; safe merge refuses that case).
+     */
     @Override
     public void unmerge() {
-        WeightUpdate.multiply(weight.getArray(), () -> weightFactor().add(1e-8f).pow(-1), false, "unmerge");
+        WeightUpdate.divide(weight.getArray(), () -> nonZero(weightFactor()));
         if (!feedforward && bias != null) {
-            WeightUpdate.multiply(bias.getArray(),
-                    () -> vector.getArray().reshape(bias.getArray().getShape()).add(1e-8f).pow(-1), false, "unmerge");
+            WeightUpdate.divide(bias.getArray(), () -> nonZero(vector.getArray().reshape(bias.getArray().getShape())));
         }
+    }
+
+    private static NDArray nonZero(NDArray factor) {
+        return factor.add(factor.eq(0f).toType(factor.getDataType(), false).mul(1e-8f));
     }
 
     @Override

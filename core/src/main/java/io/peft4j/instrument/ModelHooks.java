@@ -47,6 +47,9 @@ public final class ModelHooks {
             case "trainer-closing":
                 TrainingHooks.trainer(trainer, "closing");
                 break;
+            case "trainer-before-step":
+                TrainingHooks.trainer(trainer, "before-step");
+                return;
             case "trainer-step":
                 TrainingHooks.trainer(trainer, "step");
                 return;

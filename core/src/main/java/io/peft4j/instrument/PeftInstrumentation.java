@@ -48,6 +48,18 @@ public final class PeftInstrumentation {
 
     private PeftInstrumentation() {}
 
+    /**
+     * The DJL classes peft4j instruments (besides {@code GradientCollector} implementations). They are loaded before
+     * the transformer is installed, so that they are all retransformed up front: a class that the JVM loads while
+     * Byte Buddy is busy transforming another one (as {@code ParameterStore} is while {@code Trainer} is) would
+     * otherwise be skipped by Byte Buddy's circularity lock, silently.
+     */
+    static final String[] DJL_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
+        "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution", "ai.djl.nn.AbstractBaseBlock",
+        "ai.djl.training.ParameterStore", "ai.djl.training.Trainer", "ai.djl.inference.Predictor"};
+
+    private static final java.util.Set<String> TRANSFORMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** Installs with the agent's instrumentation (premain/agentmain); a no-op when already installed. */
     public static synchronized void install(Instrumentation inst) {
         if (transformer != null) {
@@ -55,8 +67,34 @@ public final class PeftInstrumentation {
         }
         instrumentation = inst;
         long start = System.nanoTime();
+        preload();
         transformer = agentBuilder().installOn(inst);
         LOG.debug("instrumentation installed in {} ms", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private static void preload() {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = ClassLoader.getSystemClassLoader();
+        }
+        for (String name : DJL_CLASSES) {
+            try {
+                Class.forName(name, false, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                LOG.debug("{} not visible at start-up ({}); it will be instrumented when loaded", name, e.toString());
+            }
+        }
+        String engine = "ai.djl.pytorch.engine.PtGradientCollector";
+        try {
+            Class.forName(engine, false, loader);
+        } catch (ClassNotFoundException | LinkageError e) {
+            LOG.debug("{} not visible at start-up", engine);
+        }
+    }
+
+    /** The DJL classes transformed so far (for self-checks and tests). */
+    public static java.util.Set<String> transformedTypes() {
+        return java.util.Collections.unmodifiableSet(TRANSFORMED);
     }
 
     /** Makes sure the advice is in place, attaching to this JVM if no agent was given at launch. */
@@ -131,6 +169,7 @@ public final class PeftInstrumentation {
         @Override
         public void onTransformation(TypeDescription typeDescription, ClassLoader classLoader, JavaModule module,
                 boolean loaded, DynamicType dynamicType) {
+            TRANSFORMED.add(typeDescription.getName());
             LOG.debug("instrumented {}{}", typeDescription.getName(), loaded ? " (retransformed)" : "");
         }
     }

@@ -29,9 +29,15 @@ public final class TrainerAdvice {
         }
     }
 
-    /** After {@code Trainer.step()}. */
+    /** Around {@code Trainer.step()}. */
     public static final class Stepped {
         private Stepped() {}
+
+        /** Before the optimizer runs (and DJL zeroes the gradients): lets adapters read this step's gradients. */
+        @Advice.OnMethodEnter(suppress = Throwable.class)
+        public static void enter(@Advice.This Object trainer) {
+            ModelHooks.trainerEvent(trainer, "trainer-before-step");
+        }
 
         /** Runs per-step adapter work (AdaLoRA's rank allocation). */
         @Advice.OnMethodExit(suppress = Throwable.class)

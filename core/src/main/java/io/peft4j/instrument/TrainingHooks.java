@@ -4,6 +4,8 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.training.Trainer;
 import io.peft4j.adalora.AdaLoraTraining;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.ModelAdapters;
 
 /**
  * What the training advice calls, with or without the agent: tracks which models are in training and runs AdaLoRA's
@@ -23,15 +25,30 @@ public final class TrainingHooks {
             switch (event) {
                 case "opened":
                     AdaLoraTraining.trainerOpened(model.getBlock());
+                    refreeze(model);
                     break;
                 case "closing":
                     AdaLoraTraining.trainerClosed(model.getBlock());
+                    break;
+                case "before-step":
+                    AdaLoraTraining.beforeStep(model.getBlock());
                     break;
                 default:
                     AdaLoraTraining.afterStep(model.getBlock());
             }
         } catch (Throwable t) {
             AdviceErrors.record("AdaLoRA's training step (" + event + ")", t);
+        }
+    }
+
+    /**
+     * DJL's {@code newTrainer} unfreezes every parameter of a loaded model ({@code freezeParameters(false)}) just
+     * before the Trainer exists; an adapted model gets PEFT's trainable set back here.
+     */
+    private static void refreeze(Model model) {
+        ModelAdapters adapters = AdapterRegistry.model(model.getBlock());
+        if (adapters != null) {
+            adapters.setActiveAdapters(adapters.activeAdapters());
         }
     }
 

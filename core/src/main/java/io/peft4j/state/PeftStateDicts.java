@@ -1,6 +1,7 @@
 package io.peft4j.state;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
@@ -92,12 +93,14 @@ public final class PeftStateDicts {
                     if (t == null || t.getShape().get(axis) == kept || t.getShape().get(axis) != mask.size()) {
                         continue;
                     }
-                    boolean[] flags = new boolean[mask.size()];
-                    for (int i = 0; i < flags.length; i++) {
-                        flags[i] = mask.get(i);
+                    long[] keep = new long[kept];
+                    for (int i = 0, j = 0; i < mask.size(); i++) {
+                        if (mask.get(i)) {
+                            keep[j++] = i;
+                        }
                     }
-                    NDArray index = t.getManager().create(flags);
-                    out.put(prefix + "." + layer, t.booleanMask(index, axis));
+                    NDArray index = t.getManager().create(keep);
+                    out.put(prefix + "." + layer, t.get(new NDIndex(axis == 0 ? "{}" : ":, {}", index)));
                     index.close();
                 }
             });

@@ -54,6 +54,15 @@ public final class WeightUpdate {
         }
     }
 
+    /** Divides {@code weight} in place by the (broadcast) divisor computed by {@code divisor}. */
+    public static void divide(NDArray weight, Supplier<NDArray> divisor) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray d = divisor.get().toType(weight.getDataType(), false);
+            withoutGradient(weight, () -> weight.divi(d));
+        }
+    }
+
     /** Subtracts the delta computed by {@code delta} from {@code weight} in place. */
     public static void subtract(NDArray weight, Supplier<NDArray> delta) {
         try (NDScope scope = new NDScope()) {

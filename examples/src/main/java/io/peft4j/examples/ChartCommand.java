@@ -47,7 +47,7 @@ final class ChartCommand {
         if (percent == null || accuracy == null) {
             return name;
         }
-        return String.format(Locale.ROOT, "%s: %.2f%% of parameters trained, test accuracy %.1f%%", name,
+        return String.format(Locale.ROOT, "%s: %.2f%% of parameters trained, %.1f%% test accuracy", name,
                 Double.parseDouble(percent), 100 * Double.parseDouble(accuracy));
     }
 }

@@ -3,6 +3,7 @@ package io.peft4j.examples;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
+import java.text.DecimalFormat;
 import java.nio.file.Path;
 import java.util.List;
 import org.jfree.chart.ChartFactory;
@@ -10,6 +11,7 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -27,7 +29,7 @@ final class LossChart {
      */
     record Curve(String label, List<Double> losses) {}
 
-    private static final int WIDTH = 900;
+    private static final int WIDTH = 1000;
     private static final int HEIGHT = 540;
 
     private LossChart() {}
@@ -50,6 +52,8 @@ final class LossChart {
         XYPlot plot = chart.getXYPlot();
         LogAxis lossAxis = new LogAxis("mean training loss (cross-entropy, log scale)");
         lossAxis.setSmallestValue(1e-5);
+        lossAxis.setTickUnit(new NumberTickUnit(1.0));
+        lossAxis.setNumberFormatOverride(new DecimalFormat("0.####"));
         plot.setRangeAxis(lossAxis);
         NumberAxis epochAxis = (NumberAxis) plot.getDomainAxis();
         epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());

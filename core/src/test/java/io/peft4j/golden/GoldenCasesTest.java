@@ -26,10 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The LoRA golden cases of PEFT 0.20.0, in-process through the Java API: outputs active, disabled and merged, the
+ * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA), in-process through the Java API: outputs active, disabled and merged, the
  * injected model's parameter names, the adapter state dict, and the saved files byte for byte.
  */
-class GoldenLoraTest {
+class GoldenCasesTest {
 
     private NDManager manager;
 
@@ -48,7 +48,7 @@ class GoldenLoraTest {
     @ParameterizedTest
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
-        "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d"})
+        "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp"})
     void reproducesPeft(String caseName, @TempDir Path tmp) throws Exception {
         GoldenCase c = GoldenCase.named(caseName);
         Block model = c.buildBaseModel(manager);

@@ -1,0 +1,24 @@
+package io.peft4j.instrument;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PeftInstrumentationTest {
+
+    @Test
+    void everyDjlClassIsInstrumentedUpFront() {
+        PeftInstrumentation.ensureInstalled();
+        for (String name : PeftInstrumentation.DJL_CLASSES) {
+            assertTrue(PeftInstrumentation.transformedTypes().contains(name), name + " instrumented; got "
+                    + PeftInstrumentation.transformedTypes());
+        }
+        assertTrue(PeftInstrumentation.transformedTypes().contains("ai.djl.pytorch.engine.PtGradientCollector"));
+        assertEquals(0, PeftInstrumentation.transformErrors(), "transformation errors");
+        assertTrue(Arrays.asList(PeftInstrumentation.DJL_CLASSES).containsAll(
+                Arrays.asList(PeftInstrumentation.MODULE_CLASSES)));
+    }
+}
