@@ -109,20 +109,25 @@ public final class Peft {
     /**
      * Reads {@code dir/adapter_config.json}, injects the adapter as {@code name} and, when
      * {@code dir/adapter_model.safetensors} exists, loads its weights (otherwise the adapter keeps its
-     * initialisation, ready to train).
+     * initialisation, ready to train). Forward passes running meanwhile see the model without the new adapter, and
+     * the next ones see it fully loaded (hot swap).
      */
     public static ModelAdapters loadAdapter(Block model, Path dir, String name) {
         AdapterConfig config = AdapterConfigs.read(dir);
-        ModelAdapters adapters = injectAdapter(config, model, name);
-        if (AdapterDirectory.hasWeights(dir)) {
-            try {
-                AdapterDirectory.loadWeights(adapters, name, dir);
-            } catch (RuntimeException e) {
-                adapters.deleteAdapter(name);
-                throw e;
+        PeftInstrumentation.ensureInstalled();
+        ModelAdapters adapters = AdapterRegistry.modelFor(model);
+        return adapters.exclusive(() -> {
+            adapters.inject(config, name);
+            if (AdapterDirectory.hasWeights(dir)) {
+                try {
+                    AdapterDirectory.loadWeights(adapters, name, dir);
+                } catch (RuntimeException e) {
+                    adapters.deleteAdapter(name);
+                    throw e;
+                }
             }
-        }
-        return adapters;
+            return adapters;
+        });
     }
 
     /** The modules that carry adapters, by path. */

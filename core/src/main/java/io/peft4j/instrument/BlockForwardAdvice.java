@@ -4,7 +4,8 @@ import net.bytebuddy.asm.Advice;
 
 /**
  * Inlined into both {@code AbstractBaseBlock.forward} overloads: finds the outermost block of a forward pass (the
- * model's root) so that adapters can be injected before it first runs.
+ * model's root) so that adapters can be injected before it first runs, and holds the model's adapters steady for the
+ * whole pass (a concurrent switch waits, so no pass sees a mix of old and new adapters).
  */
 public final class BlockForwardAdvice {
 
@@ -12,15 +13,13 @@ public final class BlockForwardAdvice {
 
     /** Before the forward. Only {@link InjectionFailure} propagates. */
     @Advice.OnMethodEnter
-    public static boolean enter(@Advice.This Object self) {
+    public static Object enter(@Advice.This Object self) {
         return ModelHooks.enterForward(self);
     }
 
     /** After the forward, normal or exceptional. */
     @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-    public static void exit(@Advice.Enter boolean counted) {
-        if (counted) {
-            ModelHooks.exitForward();
-        }
+    public static void exit(@Advice.Enter Object token) {
+        ModelHooks.exitForward(token);
     }
 }

@@ -3,6 +3,8 @@ package io.peft4j.instrument;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.ModelAdapters;
 
 /**
  * What the lifecycle advice calls: tracks the outermost forward per thread and forwards model events to the
@@ -12,6 +14,7 @@ public final class ModelHooks {
 
     private static volatile ModelLifecycleListener listener;
     private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+    private static final Object NESTED = new Object();
 
     private ModelHooks() {}
 
@@ -20,22 +23,42 @@ public final class ModelHooks {
         listener = newListener;
     }
 
-    /** Entering a block's forward; returns whether the depth was counted (so exit must uncount). */
-    public static boolean enterForward(Object block) {
-        ModelLifecycleListener l = listener;
-        if (l == null) {
-            return false;
-        }
+    /**
+     * Entering a block's forward. At the outermost forward of a thread, tells the listener about the root and, if
+     * the root carries adapters, holds them steady until {@link #exitForward} (a concurrent switch waits).
+     *
+     * @return the token to pass to {@link #exitForward}
+     */
+    public static Object enterForward(Object block) {
         int[] depth = DEPTH.get();
-        if (depth[0]++ == 0 && block instanceof Block) {
+        if (depth[0]++ != 0 || !(block instanceof Block)) {
+            return NESTED;
+        }
+        ModelLifecycleListener l = listener;
+        if (l != null) {
             notifyRoot(l, (Block) block, "forward", depth);
         }
-        return true;
+        try {
+            ModelAdapters adapters = AdapterRegistry.model((Block) block);
+            if (adapters != null) {
+                adapters.beginForward();
+                return adapters;
+            }
+        } catch (Throwable t) {
+            AdviceErrors.record("starting a forward pass", t);
+        }
+        return NESTED;
     }
 
-    /** Leaving a block's forward counted by {@link #enterForward}. */
-    public static void exitForward() {
+    /** Leaving a block's forward entered with {@link #enterForward}. */
+    public static void exitForward(Object token) {
+        if (token == null) {
+            return;
+        }
         DEPTH.get()[0]--;
+        if (token instanceof ModelAdapters) {
+            ((ModelAdapters) token).endForward();
+        }
     }
 
     /** A Trainer was created, initialised ({@code trainer-initialized}), stepped ({@code trainer-step}) or is closing ({@code trainer-closing}). */

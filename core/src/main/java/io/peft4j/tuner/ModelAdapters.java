@@ -25,6 +25,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
  * Everything peft4j knows about one model (a root block): the adapters injected into it with their configs, the tuned
@@ -41,9 +43,48 @@ public final class ModelAdapters {
     private final Map<String, SavedModule> saved = new LinkedHashMap<>();
     private List<String> active = List.of();
     private boolean disabled;
+    private final ReentrantReadWriteLock passes = new ReentrantReadWriteLock();
 
     ModelAdapters(Block root) {
         this.root = root;
+    }
+
+    /** A forward pass of the model starts: changes to its adapters wait until {@link #endForward()}. */
+    public void beginForward() {
+        passes.readLock().lock();
+    }
+
+    /** The forward pass started with {@link #beginForward()} ended. */
+    public void endForward() {
+        passes.readLock().unlock();
+    }
+
+    /**
+     * Runs {@code change} while no forward pass of this model runs, so that every pass sees the adapters either
+     * before or after it, never a mix (hot swap). Called from inside a forward pass of this model on the same thread,
+     * it runs at once (a read hold cannot be upgraded).
+     */
+    public <T> T exclusive(Supplier<T> change) {
+        if (passes.getReadHoldCount() > 0) {
+            synchronized (this) {
+                return change.get();
+            }
+        }
+        passes.writeLock().lock();
+        try {
+            synchronized (this) {
+                return change.get();
+            }
+        } finally {
+            passes.writeLock().unlock();
+        }
+    }
+
+    private void exclusively(Runnable change) {
+        exclusive(() -> {
+            change.run();
+            return null;
+        });
     }
 
     /** The model's root block. */
@@ -58,7 +99,11 @@ public final class ModelAdapters {
      * @return the modules that received the adapter, in model order
      * @throws PeftConfigException when no module matches, a matched module is not supported, or the name is taken
      */
-    public synchronized List<TunedModule> inject(AdapterConfig config, String name) {
+    public List<TunedModule> inject(AdapterConfig config, String name) {
+        return exclusive(() -> doInject(config, name));
+    }
+
+    private List<TunedModule> doInject(AdapterConfig config, String name) {
         if (configs.containsKey(name)) {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
@@ -105,7 +150,7 @@ public final class ModelAdapters {
         }
         configs.put(name, config);
         addModulesToSave(tree, config, name);
-        setActiveAdapters(List.of(name));
+        doSetActive(List.of(name));
         logInjection(name, config, touched);
         return touched;
     }
@@ -284,7 +329,11 @@ public final class ModelAdapters {
      * Activates {@code names} (their deltas add up), as PEFT's {@code set_adapter}: only active adapters are
      * trainable; base weights stay frozen.
      */
-    public synchronized void setActiveAdapters(List<String> names) {
+    public void setActiveAdapters(List<String> names) {
+        exclusively(() -> doSetActive(names));
+    }
+
+    private void doSetActive(List<String> names) {
         for (String name : names) {
             if (!configs.containsKey(name)) {
                 throw unknownAdapter(name);
@@ -304,7 +353,11 @@ public final class ModelAdapters {
      * Disables (outputs equal the base model's) or re-enables all adapters. As in PEFT, disabling first unmerges
      * any merged adapter, so that the base weights are the original ones again.
      */
-    public synchronized void setAdaptersEnabled(boolean enabled) {
+    public void setAdaptersEnabled(boolean enabled) {
+        exclusively(() -> doSetEnabled(enabled));
+    }
+
+    private void doSetEnabled(boolean enabled) {
         if (!enabled) {
             for (TunedModule module : tuned.values()) {
                 if (!module.merged().isEmpty()) {
@@ -328,7 +381,11 @@ public final class ModelAdapters {
     }
 
     /** Deletes adapter {@code name} from every module; the remaining active adapters stay active. */
-    public synchronized void deleteAdapter(String name) {
+    public void deleteAdapter(String name) {
+        exclusively(() -> doDelete(name));
+    }
+
+    private void doDelete(String name) {
         if (configs.remove(name) == null) {
             throw unknownAdapter(name);
         }
@@ -348,11 +405,15 @@ public final class ModelAdapters {
         }
         List<String> remaining = new ArrayList<>(active);
         remaining.remove(name);
-        setActiveAdapters(remaining);
+        doSetActive(remaining);
     }
 
     /** Merges the named adapters into the base weights (with {@code safe}: refuses NaN/Inf results). */
-    public synchronized void merge(List<String> names, boolean safe) {
+    public void merge(List<String> names, boolean safe) {
+        exclusively(() -> doMerge(names, safe));
+    }
+
+    private void doMerge(List<String> names, boolean safe) {
         for (String name : names) {
             if (!configs.containsKey(name)) {
                 throw unknownAdapter(name);
@@ -366,7 +427,11 @@ public final class ModelAdapters {
     }
 
     /** Unmerges every merged adapter, restoring the base weights. */
-    public synchronized void unmerge() {
+    public void unmerge() {
+        exclusively(this::doUnmerge);
+    }
+
+    private void doUnmerge() {
         for (TunedModule module : tuned.values()) {
             module.unmergeAll();
         }
