@@ -5,6 +5,8 @@ import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.lora.Combination;
+import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
 import io.peft4j.state.StateDictLoadResult;
@@ -128,6 +130,16 @@ public final class Peft {
             }
             return adapters;
         });
+    }
+
+    /**
+     * PEFT's {@code add_weighted_adapter}: adds adapter {@code name} combining LoRA {@code adapters} with
+     * {@code weights} ({@code CAT}, {@code LINEAR} or {@code SVD}; SVD rank = the largest input rank). The new adapter
+     * is not activated.
+     */
+    public static void addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
+            Combination combination) {
+        WeightedAdapters.add(require(model), adapters, weights, name, combination, null, null);
     }
 
     /** The modules that carry adapters, by path. */
