@@ -38,7 +38,7 @@ public final class AdapterConfigs {
      * Opt-in switch for DoRA ({@code use_dora: true}): off until peft4j's adapter layers implement it; then the
      * only change needed is here.
      */
-    static volatile boolean doraSupported = false;
+    static volatile boolean doraSupported = true;
 
     private AdapterConfigs() {}
 

@@ -69,8 +69,18 @@ public final class LoraModules implements AdapterFactory {
                 LOG.warn("fan_in_fan_out is set to True but the target module '{}' is a Linear; setting "
                         + "fan_in_fan_out to False", path);
             }
+            if (config.useDora()) {
+                Parameter bias = block.getDirectParameters().contains("bias")
+                        ? block.getDirectParameters().get("bias") : null;
+                return new DoraLinear(name, initialised(block, "weight", path), bias, r, scaling,
+                        config.loraDropout(), config.initLoraWeights());
+            }
             return new LoraLinear(name, initialised(block, "weight", path), r, scaling, config.loraDropout(),
                     config.initLoraWeights());
+        }
+        if (config.useDora()) {
+            throw new PeftConfigException("use_dora: peft4j implements DoRA on Linear layers only; module '" + path
+                    + "' is a " + block.getClass().getSimpleName());
         }
         if (block instanceof IdEmbedding || block instanceof Embedding) {
             return new LoraEmbedding(name, initialised(block, "embedding", path), r, scaling,

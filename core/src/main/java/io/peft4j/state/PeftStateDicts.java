@@ -70,7 +70,11 @@ public final class PeftStateDicts {
             }
         }
         LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
-        selected.forEach((k, v) -> out.put(k.replace("." + adapter, ""), v));
+        String doraSuffix = "lora_magnitude_vector." + adapter + ".weight";
+        selected.forEach((k, v) -> {
+            String key = k.endsWith(doraSuffix) ? k.substring(0, k.length() - ".weight".length()) : k;
+            out.put(key.replace("." + adapter, ""), v);
+        });
         return out;
     }
 
@@ -131,6 +135,9 @@ public final class PeftStateDicts {
             } else {
                 k = k + "." + adapter;
             }
+        }
+        if (k.endsWith("lora_magnitude_vector." + adapter)) {
+            k = k + ".weight";
         }
         return k;
     }

@@ -54,6 +54,27 @@ public final class WeightUpdate {
         }
     }
 
+    /**
+     * {@code weight = factor(delta) * (weight + delta)} in place, with {@code factor} computed from the delta before the
+     * weight changes (DoRA's merge). The factor array is kept (unregistered from the scope) for the caller.
+     */
+    public static void multiplyAfterAdd(NDArray weight, Supplier<NDArray> delta,
+            java.util.function.Function<NDArray, NDArray> factor, boolean safe, String what) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray d = delta.get().toType(weight.getDataType(), false);
+            NDArray f = factor.apply(d);
+            if (safe) {
+                NDArray result = weight.add(d).mul(f);
+                if (!result.isInfinite().logicalOr(result.isNaN()).none().getBoolean()) {
+                    throw new IllegalStateException(
+                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
+                }
+            }
+            withoutGradient(weight, () -> weight.addi(d).muli(f));
+        }
+    }
+
     /** Divides {@code weight} in place by the (broadcast) divisor computed by {@code divisor}. */
     public static void divide(NDArray weight, Supplier<NDArray> divisor) {
         try (NDScope scope = new NDScope()) {

@@ -94,7 +94,6 @@ class ConfigErrorsTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "use_dora                | true",
         "use_qalora              | true",
         "init_lora_weights       | \"pissa\"",
         "init_lora_weights       | \"pissa_niter_4\"",
@@ -119,22 +118,22 @@ class ConfigErrorsTest {
     }
 
     @Test
-    void useDoraMessageShowsTheValue() {
-        PeftConfigException e = parseFails(lora("\"use_dora\": true"));
-        assertEquals("my/adapter_config.json: field \"use_dora\": value true is not supported by peft4j yet",
-                e.getMessage());
-    }
-
-    @Test
-    void doraCanBeEnabledInOnePlace() {
+    void useDoraMessageShowsTheValueWhenSwitchedOff() {
         boolean before = AdapterConfigs.doraSupported;
-        AdapterConfigs.doraSupported = true;
+        AdapterConfigs.doraSupported = false;
         try {
-            LoraConfig config = (LoraConfig) AdapterConfigs.parse("{" + lora("\"use_dora\": true") + "}", "t");
-            assertTrue(config.useDora());
+            PeftConfigException e = parseFails(lora("\"use_dora\": true"));
+            assertEquals("my/adapter_config.json: field \"use_dora\": value true is not supported by peft4j yet",
+                    e.getMessage());
         } finally {
             AdapterConfigs.doraSupported = before;
         }
+    }
+
+    @Test
+    void doraIsSupported() {
+        LoraConfig config = (LoraConfig) AdapterConfigs.parse("{" + lora("\"use_dora\": true") + "}", "t");
+        assertTrue(config.useDora());
     }
 
     @Test
@@ -185,9 +184,9 @@ class ConfigErrorsTest {
 
     @Test
     void readErrorsNameTheFile() throws IOException {
-        Path file = Files.writeString(tmp.resolve("adapter_config.json"), "{" + lora("\"use_dora\": true") + "}");
+        Path file = Files.writeString(tmp.resolve("adapter_config.json"), "{" + lora("\"use_qalora\": true") + "}");
         PeftConfigException e = assertThrows(PeftConfigException.class, () -> AdapterConfigs.read(tmp));
-        assertEquals(file + ": field \"use_dora\": value true is not supported by peft4j yet", e.getMessage());
+        assertEquals(file + ": field \"use_qalora\": value true is not supported by peft4j yet", e.getMessage());
     }
 
     @Test
