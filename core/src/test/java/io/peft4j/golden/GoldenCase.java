@@ -63,7 +63,7 @@ public final class GoldenCase {
 
     /** The DJL twin of the case's model with PEFT's base weights loaded. */
     public Block buildBaseModel(NDManager manager) throws IOException {
-        Block block = GoldenModels.build(caseJson.get("model").asText());
+        Block block = GoldenModels.build(caseJson.get("model").asText(), dir);
         TorchWeights.load(block, dir.resolve("base_model.safetensors"), manager);
         return block;
     }

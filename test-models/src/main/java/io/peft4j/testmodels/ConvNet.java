@@ -24,17 +24,32 @@ public final class ConvNet extends TwinBlock {
     private final Block flatten;
     private final Linear head;
 
+    private final Shape sampleInput;
+
     /** Creates the twin with uninitialized parameters. */
     public ConvNet() {
+        this(8, 4, 5, new Shape(2, 3, 8, 8));
+    }
+
+    /**
+     * Creates the twin with other channel counts (kernels 3x3, conv1 padding 1, conv2 stride 2 padding 1).
+     *
+     * @param filters1 conv1's output channels
+     * @param filters2 conv2's output channels
+     * @param headOut the width of head
+     * @param sampleInput the input shape used to initialise (NCHW)
+     */
+    public ConvNet(int filters1, int filters2, int headOut, Shape sampleInput) {
         conv1 = addChildBlock("conv1", Conv2d.builder()
-                .setKernelShape(new Shape(3, 3)).setFilters(8).optPadding(new Shape(1, 1)).build());
+                .setKernelShape(new Shape(3, 3)).setFilters(filters1).optPadding(new Shape(1, 1)).build());
         relu1 = addChildBlock("relu1", Activation.reluBlock());
         conv2 = addChildBlock("conv2", Conv2d.builder()
-                .setKernelShape(new Shape(3, 3)).setFilters(4)
+                .setKernelShape(new Shape(3, 3)).setFilters(filters2)
                 .optStride(new Shape(2, 2)).optPadding(new Shape(1, 1)).build());
         relu2 = addChildBlock("relu2", Activation.reluBlock());
         flatten = addChildBlock("flatten", Blocks.batchFlattenBlock());
-        head = addChildBlock("head", Linear.builder().setUnits(5).build());
+        head = addChildBlock("head", Linear.builder().setUnits(headOut).build());
+        this.sampleInput = sampleInput;
     }
 
     /** {@inheritDoc} */
@@ -52,7 +67,7 @@ public final class ConvNet extends TwinBlock {
     /** {@inheritDoc} */
     @Override
     public Shape sampleInputShape() {
-        return new Shape(2, 3, 8, 8);
+        return sampleInput;
     }
 
     /** {@inheritDoc} */

@@ -18,12 +18,28 @@ public final class DummyModel extends TwinBlock {
     private final Linear linear;
     private final Linear lmHead;
 
+    private final Shape sampleInput;
+
     /** Creates the twin with uninitialized parameters. */
     public DummyModel() {
+        this(10, 10, 10, 10, new Shape(1, 8));
+    }
+
+    /**
+     * Creates the twin with other sizes.
+     *
+     * @param numEmbeddings the embedding's dictionary size
+     * @param embeddingDim the embedding width
+     * @param linearOut the width of {@code linear}
+     * @param headOut the width of {@code lm_head}
+     * @param sampleInput the id shape used to initialise
+     */
+    public DummyModel(int numEmbeddings, int embeddingDim, int linearOut, int headOut, Shape sampleInput) {
         embedding = addChildBlock("embedding",
-                new IdEmbedding.Builder().setDictionarySize(10).setEmbeddingSize(10).build());
-        linear = addChildBlock("linear", Linear.builder().setUnits(10).build());
-        lmHead = addChildBlock("lm_head", Linear.builder().setUnits(10).build());
+                new IdEmbedding.Builder().setDictionarySize(numEmbeddings).setEmbeddingSize(embeddingDim).build());
+        linear = addChildBlock("linear", Linear.builder().setUnits(linearOut).build());
+        lmHead = addChildBlock("lm_head", Linear.builder().setUnits(headOut).build());
+        this.sampleInput = sampleInput;
     }
 
     /** {@inheritDoc} */
@@ -38,7 +54,7 @@ public final class DummyModel extends TwinBlock {
     /** {@inheritDoc} */
     @Override
     public Shape sampleInputShape() {
-        return new Shape(1, 8);
+        return sampleInput;
     }
 
     /** {@inheritDoc} */

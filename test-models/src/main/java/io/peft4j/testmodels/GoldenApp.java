@@ -89,7 +89,7 @@ public final class GoldenApp {
      */
     static long[] run(Path caseDir, Path outputFile, String modelName, boolean trainCheck) throws Exception {
         String name = modelName != null ? modelName : readModelName(caseDir);
-        Block block = GoldenModels.build(name);
+        Block block = GoldenModels.build(name, caseDir);
         try (Model model = Model.newInstance("golden")) {
             model.setBlock(block);
             NDManager manager = model.getNDManager();

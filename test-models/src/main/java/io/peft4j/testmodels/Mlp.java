@@ -35,10 +35,22 @@ public final class Mlp extends TwinBlock {
      * @param outFeatures the width of head
      */
     public Mlp(int inFeatures, int hidden, int outFeatures) {
+        this(inFeatures, hidden, hidden, outFeatures);
+    }
+
+    /**
+     * Creates an MLP with the golden layout and a width per layer.
+     *
+     * @param inFeatures the input width (only used for {@link #sampleInputShape()})
+     * @param hidden1 the width of fc1
+     * @param hidden2 the width of fc2
+     * @param outFeatures the width of head
+     */
+    public Mlp(int inFeatures, int hidden1, int hidden2, int outFeatures) {
         this.inFeatures = inFeatures;
-        fc1 = addChildBlock("fc1", Linear.builder().setUnits(hidden).build());
+        fc1 = addChildBlock("fc1", Linear.builder().setUnits(hidden1).build());
         relu1 = addChildBlock("relu1", Activation.reluBlock());
-        fc2 = addChildBlock("fc2", Linear.builder().setUnits(hidden).build());
+        fc2 = addChildBlock("fc2", Linear.builder().setUnits(hidden2).build());
         relu2 = addChildBlock("relu2", Activation.reluBlock());
         head = addChildBlock("head", Linear.builder().setUnits(outFeatures).build());
     }
