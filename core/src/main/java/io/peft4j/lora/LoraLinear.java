@@ -10,26 +10,15 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.peft4j.config.InitLoraWeights;
-import io.peft4j.tuner.WeightUpdate;
 
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * LoRA on a DJL {@link Linear}: {@code y = base(x) + B(A(dropout(x))) * scaling} with {@code A: [r, in]},
  * {@code B: [out, r]}, as PEFT's {@code lora.Linear}. Dropout applies only while training.
  */
-public final class LoraLinear implements LowRankAdapter {
+public final class LoraLinear extends LowRankFactors {
 
-    private final String name;
-    private final int r;
-    private final double scaling;
     private final float dropout;
-    private final Parameter baseWeight;
-    private final Parameter loraA;
-    private final Parameter loraB;
-    private final Map<String, Parameter> parameters;
 
     /**
      * Creates the adapter and its initialised weights next to the base weight.
@@ -43,37 +32,24 @@ public final class LoraLinear implements LowRankAdapter {
      */
     public LoraLinear(String name, Parameter baseWeight, int r, double scaling, double dropout,
             InitLoraWeights init) {
-        this.name = name;
-        this.r = r;
-        this.scaling = scaling;
+        super(name, baseWeight, r, scaling, "lora_A", "lora_B", ".weight", initA(baseWeight, r, init),
+                initB(baseWeight, r, init));
         this.dropout = (float) dropout;
-        this.baseWeight = baseWeight;
+    }
+
+    private static NDArray initA(Parameter baseWeight, int r, InitLoraWeights init) {
         NDArray weight = baseWeight.getArray();
-        long out = weight.getShape().get(0);
-        long in = weight.getShape().get(1);
-        NDManager manager = weight.getManager();
-        DataType dtype = weight.getDataType();
-        NDArray a;
-        NDArray b;
-        switch (init) {
-            case GAUSSIAN:
-                a = manager.randomNormal(0f, 1f / r, new Shape(r, in), dtype);
-                b = manager.zeros(new Shape(out, r), dtype);
-                break;
-            case FALSE:
-                a = kaimingUniform(manager, new Shape(r, in), dtype);
-                b = kaimingUniform(manager, new Shape(out, r), dtype);
-                break;
-            default:
-                a = kaimingUniform(manager, new Shape(r, in), dtype);
-                b = manager.zeros(new Shape(out, r), dtype);
-        }
-        loraA = AdapterParameters.create("lora_A." + name + ".weight", a);
-        loraB = AdapterParameters.create("lora_B." + name + ".weight", b);
-        Map<String, Parameter> params = new LinkedHashMap<>();
-        params.put(loraA.getName(), loraA);
-        params.put(loraB.getName(), loraB);
-        this.parameters = Collections.unmodifiableMap(params);
+        Shape shape = new Shape(r, weight.getShape().get(1));
+        return init == InitLoraWeights.GAUSSIAN
+                ? weight.getManager().randomNormal(0f, 1f / r, shape, weight.getDataType())
+                : kaimingUniform(weight.getManager(), shape, weight.getDataType());
+    }
+
+    private static NDArray initB(Parameter baseWeight, int r, InitLoraWeights init) {
+        NDArray weight = baseWeight.getArray();
+        Shape shape = new Shape(weight.getShape().get(0), r);
+        return init == InitLoraWeights.FALSE ? kaimingUniform(weight.getManager(), shape, weight.getDataType())
+                : weight.getManager().zeros(shape, weight.getDataType());
     }
 
     /** torch's {@code kaiming_uniform_(w, a=sqrt(5))}, the default init of {@code nn.Linear}: U(-1/sqrt(fan_in), +). */
@@ -83,64 +59,19 @@ public final class LoraLinear implements LowRankAdapter {
     }
 
     @Override
-    public String adapterName() {
-        return name;
-    }
-
-    @Override
-    public String adapterType() {
-        return "LORA";
-    }
-
-    @Override
-    public Map<String, Parameter> parameters() {
-        return parameters;
-    }
-
-    @Override
     public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
         Device device = input.getDevice();
-        NDArray a = store.getValue(loraA, device, training);
-        NDArray b = store.getValue(loraB, device, training);
+        NDArray a = store.getValue(loraA(), device, training);
+        NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        NDArray hidden = Linear.linear(x, a).head().muli((float) scaling);
+        NDArray hidden = Linear.linear(x, a).head().muli((float) scaling());
         NDArray delta = Linear.linear(hidden, b).head();
         return output.addi(delta);
-    }
-
-    @Override
-    public Parameter loraA() {
-        return loraA;
-    }
-
-    @Override
-    public Parameter loraB() {
-        return loraB;
     }
 
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */
     @Override
     public NDArray deltaWeight() {
-        return loraB.getArray().matMul(loraA.getArray()).muli((float) scaling);
-    }
-
-    @Override
-    public void merge(boolean safe) {
-        WeightUpdate.add(baseWeight.getArray(), this::deltaWeight, safe, "adapter '" + name + "'");
-    }
-
-    @Override
-    public void unmerge() {
-        WeightUpdate.subtract(baseWeight.getArray(), this::deltaWeight);
-    }
-
-    @Override
-    public int rank() {
-        return r;
-    }
-
-    @Override
-    public double scaling() {
-        return scaling;
+        return loraB().getArray().matMul(loraA().getArray()).muli((float) scaling());
     }
 }
