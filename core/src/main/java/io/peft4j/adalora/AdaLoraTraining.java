@@ -187,6 +187,8 @@ public final class AdaLoraTraining {
             }
             WeightUpdate.multiply(e, () -> e.getManager().create(factor, new Shape(flags.length, 1)), false,
                     "AdaLoRA mask");
+            // x * 0 is -0.0 for negative x; adding +0.0 gives PEFT's masked_fill_ value, +0.0, and keeps the rest.
+            WeightUpdate.add(e, () -> e.zerosLike(), false, "AdaLoRA mask");
         });
     }
 

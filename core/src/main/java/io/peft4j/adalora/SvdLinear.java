@@ -175,6 +175,6 @@ public final class SvdLinear implements ModuleAdapter {
 
     @Override
     public String describe() {
-        return "init_r=" + r + ", scaling=lora_alpha/ranknum=" + scaling + "/" + r;
+        return "r=" + r + ", scaling=lora_alpha/ranknum=" + scaling + "/" + (int) ranknum.getArray().getFloat(0);
     }
 }

@@ -41,12 +41,12 @@ class AgentErrorsTest {
     }
 
     @Test
-    void useDoraIsRejectedWithStatus78() throws IOException {
-        Path work = ItEnvironment.freshWorkDir("errors/use-dora");
-        Path adapter = adapterWith(work, c -> c.put("use_dora", true));
+    void unsupportedFieldIsRejectedWithStatus78() throws IOException {
+        Path work = ItEnvironment.freshWorkDir("errors/use-qalora");
+        Path adapter = adapterWith(work, c -> c.put("use_qalora", true));
         ForkedJvm.Result run = goldenApp(work, "adapter=" + adapter);
         assertAll(() -> assertEquals(EX_CONFIG, run.exitCode(), run::describe),
-                () -> AgentLog.assertErrorNames(run, "use_dora"));
+                () -> AgentLog.assertErrorNames(run, "use_qalora"));
     }
 
     @Test

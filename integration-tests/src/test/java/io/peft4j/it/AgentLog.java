@@ -18,6 +18,16 @@ final class AgentLog {
     private static final Pattern INJECTED = Pattern.compile(
             "\\[peft4j] INFO injected (\\S+) adapter '([^']*)' into '([^']*)' \\(.*\\): r=(\\d+), scaling=([^,\\s]+)");
 
+    /**
+     * Any "injected" line, whatever the tuner prints after the module's shape ({@code r=4, scaling=2.0} for LoRA,
+     * {@code init_r=6, ...} for AdaLoRA, {@code scales the input (feed-forward)} for IA3).
+     */
+    private static final Pattern INJECTED_ANY = Pattern.compile(
+            "\\[peft4j] INFO injected (\\S+) adapter '([^']*)' into '([^']*)' \\((.*)\\): (.*)");
+
+    /** An INFO line saying that adapters were merged into the base weights. */
+    private static final Pattern MERGED = Pattern.compile("^\\[peft4j] INFO .*\\bmerged\\b", Pattern.MULTILINE);
+
     /** The line a hook writes when it swallowed a throwable so that the application kept running. */
     static final String SUPPRESSED_ERROR = "[peft4j] ERROR error while";
 
@@ -33,6 +43,28 @@ final class AgentLog {
      * @param scaling the scaling as printed
      */
     record Injection(String type, String adapter, String module, int rank, String scaling) {}
+
+    /**
+     * One "injected" line of any tuner type.
+     *
+     * @param type the adapter type as printed, e.g. LORA, IA3, ADALORA
+     * @param adapter the adapter name
+     * @param module the PyTorch-style module path
+     * @param details what the tuner printed after the module's shape
+     */
+    record Injected(String type, String adapter, String module, String details) {}
+
+    /** Every "injected ... into ..." line of {@code output} of any tuner type, in order. */
+    static List<Injected> injectedLines(String output) {
+        List<Injected> list = new ArrayList<>();
+        for (String line : output.split("\\R")) {
+            Matcher m = INJECTED_ANY.matcher(line);
+            if (m.find()) {
+                list.add(new Injected(m.group(1), m.group(2), m.group(3), m.group(5)));
+            }
+        }
+        return list;
+    }
 
     /** Every "injected ... into ..." line of {@code output}, in order. */
     static List<Injection> injections(String output) {
@@ -71,6 +103,30 @@ final class AgentLog {
         if (run.output().contains(SUPPRESSED_ERROR)) {
             throw new AssertionError("the agent suppressed an error in its hooks ('" + SUPPRESSED_ERROR
                     + "' in the output)\n" + run.describe());
+        }
+    }
+
+    /**
+     * Asserts that a successful run logged no {@code [peft4j] ERROR} line at all (on either stream), neither a
+     * configuration error nor one a hook suppressed.
+     */
+    static void assertNoErrors(ForkedJvm.Result run) {
+        List<String> errors = new ArrayList<>(errorLines(run.stdout()));
+        errors.addAll(errorLines(run.stderr()));
+        if (!errors.isEmpty()) {
+            throw new AssertionError("the agent logged " + errors.size() + " '[peft4j] ERROR' line(s): " + errors
+                    + "\n" + run.describe());
+        }
+    }
+
+    /**
+     * Asserts that the agent logged merging adapters into the base weights. The output of a merged model matches
+     * the unmerged one to within float rounding, so only the log shows that {@code merge=true} was applied.
+     */
+    static void assertMergeLogged(ForkedJvm.Result run) {
+        if (!MERGED.matcher(run.output()).find()) {
+            throw new AssertionError("no '[peft4j] INFO ... merged ...' line: merge=true was not applied?\n"
+                    + run.describe());
         }
     }
 

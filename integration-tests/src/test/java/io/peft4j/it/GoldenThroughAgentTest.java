@@ -68,6 +68,56 @@ class GoldenThroughAgentTest {
         assertAll(caseName, checks);
     }
 
+    /**
+     * The cases beyond LoRA on Linear: LoRA on an IdEmbedding and on Conv2d, IA3 (fc2 feed-forward) and AdaLoRA
+     * (SVDLinear). Each runs twice: as injected (PEFT's {@code expected_output}) and with {@code merge=true} (PEFT's
+     * output after {@code layer.merge()} on every tuner layer).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp"})
+    void otherTunersReproducePeftOutputAsInjectedAndMerged(String caseName) throws IOException {
+        Path caseDir = ItEnvironment.goldenCase(caseName);
+        Path work = ItEnvironment.freshWorkDir("golden-tuners/" + caseName);
+        JsonNode caseJson = JSON.readTree(caseDir.resolve("case.json").toFile());
+        String adapterName = caseJson.path("adapter_name").asText("default");
+        String peftType = JSON.readTree(caseDir.resolve("adapter_config.json").toFile()).path("peft_type").asText();
+        TreeSet<String> expectedModules = new TreeSet<>();
+        caseJson.path("tuner_layers").fieldNames().forEachRemaining(expectedModules::add);
+
+        List<Executable> checks = new ArrayList<>();
+        for (boolean merge : new boolean[] {false, true}) {
+            String label = merge ? "merged" : "agent";
+            Path output = work.resolve(label + ".safetensors");
+            ForkedJvm.Result run = ItEnvironment.application("GoldenApp")
+                    .javaagent(ItEnvironment.agentJar(), "adapter=" + caseDir + (merge ? ",merge=true" : ""))
+                    .args(caseDir, output)
+                    .run(work, label);
+            assertEquals(0, run.exitCode(), run::describe);
+            assertTrue(Files.isRegularFile(output), () -> "no output written\n" + run.describe());
+            String expectedFile = merge ? "expected_output_merged.safetensors" : "expected_output.safetensors";
+            checks.add(() -> AgentLog.assertNoErrors(run));
+            if (merge) {
+                checks.add(() -> AgentLog.assertMergeLogged(run));
+            }
+            checks.add(() -> TensorAssertions.assertClose(
+                    Safetensors.read(caseDir.resolve(expectedFile)).get("output"),
+                    Safetensors.read(output).get("output"), TOLERANCE,
+                    caseName + (merge ? " output with merge=true vs " : " output with adapter vs ") + expectedFile));
+            checks.add(() -> {
+                List<AgentLog.Injected> lines = AgentLog.injectedLines(run.output());
+                TreeSet<String> modules = new TreeSet<>();
+                for (AgentLog.Injected line : lines) {
+                    assertEquals(adapterName, line.adapter(), () -> "adapter name in " + line + "\n" + run.describe());
+                    assertEquals(peftType, line.type(), () -> "adapter type in " + line + "\n" + run.describe());
+                    modules.add(line.module());
+                }
+                assertEquals(expectedModules, modules,
+                        () -> "modules named in the agent's 'injected' log lines (" + label + ")\n" + run.describe());
+            });
+        }
+        assertAll(caseName, checks);
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"b1_lora_mlp", "b6_lora_mlp_modules_to_save"})
     void disabledBySystemPropertyReproducesBaseOutput(String caseName) throws IOException {
