@@ -15,31 +15,64 @@ import io.peft4j.tuner.WeakIdentityMap;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Injects the configured adapters into each model the application starts using, without a line of application code.
  * A model is adapted once, as soon as its parameters are initialised: when a Trainer or Predictor is created, when a
- * Trainer finished {@code initialize}, or at its first forward pass. Then the requested adapters are activated and,
- * with {@code merge=true}, merged. When a Trainer closes and {@code save} is set, the trained adapters are written
- * there in PEFT's layout ({@code default} in the directory itself, others in a sub-directory named after them).
+ * Trainer finished {@code initialize}, or at its first forward pass (which is how models already in use are found
+ * after a runtime attach). Then the requested adapters are activated and, with {@code merge=true}, merged. When a
+ * Trainer closes and {@code save} is set, the trained adapters are written there in PEFT's layout ({@code default}
+ * in the directory itself, others in a sub-directory named after them).
+ *
+ * <p>Every root it sees is recorded in {@link KnownModels} (also without configured adapters), so that JMX
+ * {@code load} can reach it. Other threads that use a model while it is being adapted wait until the injection is
+ * complete, so that no forward pass runs on a half-adapted model. When injection fails with {@code onError=fail},
+ * every later use of that model fails again: the application never serves it unadapted.
  */
 final class AutoInjector implements ModelLifecycleListener {
 
     private static final PeftLog LOG = PeftLog.get(AutoInjector.class);
+    private static final String BLOCK_CLASS = "ai.djl.nn.AbstractBaseBlock";
 
     private final Map<String, Path> adapters;
     private final List<String> active;
     private final boolean merge;
     private final Path saveDir;
     private final boolean failOnError;
+    private final KnownModels models;
+    private final Runnable firstModel;
+    private final AtomicBoolean firstModelSeen = new AtomicBoolean();
     private final WeakIdentityMap<Block, String> handled = new WeakIdentityMap<>();
+    private final WeakIdentityMap<Block, InjectionFailure> failed = new WeakIdentityMap<>();
+    private volatile boolean stopped;
+    private Thread injecting;
 
-    AutoInjector(AgentOptions options) {
-        this.adapters = options.adapters();
-        this.active = options.active();
-        this.merge = options.merge();
-        this.saveDir = options.saveDir();
-        this.failOnError = options.failOnError();
+    /**
+     * Creates the injector.
+     *
+     * @param adapters the adapters to inject, by name, in order (may be empty: then models are only recorded)
+     * @param active the adapters to activate, or {@code null} for the last injected
+     * @param merge whether to merge the active adapters after injection
+     * @param saveDir where to save adapters when training ends, or {@code null}
+     * @param failOnError whether an injection error fails the application's call
+     * @param models where every root in use is recorded
+     * @param firstModel run once, after the first model was handled (lazy JMX registration), or {@code null}
+     */
+    AutoInjector(Map<String, Path> adapters, List<String> active, boolean merge, Path saveDir, boolean failOnError,
+            KnownModels models, Runnable firstModel) {
+        this.adapters = new java.util.LinkedHashMap<>(adapters);
+        this.active = active;
+        this.merge = merge;
+        this.saveDir = saveDir;
+        this.failOnError = failOnError;
+        this.models = models;
+        this.firstModel = firstModel;
+    }
+
+    /** Stops injecting into models not adapted yet (JMX {@code removeAll}); models are still recorded. */
+    void stop() {
+        stopped = true;
     }
 
     @Override
@@ -47,48 +80,91 @@ final class AutoInjector implements ModelLifecycleListener {
         if (handled.get(root) != null) {
             return;
         }
+        InjectionFailure failure = failed.get(root);
+        if (failure != null) {
+            throw new InjectionFailure(failure.getMessage(), failure.getCause());
+        }
+        if ("forward".equals(trigger) && insideAnotherForward()) {
+            return;
+        }
+        boolean handledNow = false;
         synchronized (this) {
-            if (handled.get(root) != null || !initialised(root)) {
+            if (handled.get(root) != null || failed.get(root) != null || injecting == Thread.currentThread()
+                    || !initialised(root)) {
                 return;
             }
-            handled.put(root, trigger);
-            String current = null;
+            models.register(root);
+            injecting = Thread.currentThread();
             try {
-                ModelAdapters model = null;
-                for (Map.Entry<String, Path> e : adapters.entrySet()) {
-                    current = e.getKey();
-                    LOG.info("model {} in use ({}): injecting adapter '{}' from {}", root.getClass().getName(),
-                            trigger, e.getKey(), e.getValue());
-                    model = Peft.loadAdapter(root, e.getValue(), e.getKey());
+                if (!stopped) {
+                    inject(root, trigger);
                 }
-                current = null;
-                if (model != null && active != null) {
-                    model.setActiveAdapters(active);
-                }
-                if (model != null) {
-                    LOG.info("active adapters: {}", model.activeAdapters());
-                    if (merge) {
-                        model.merge(model.activeAdapters(), true);
-                        LOG.info("merged adapters {} into the base weights", model.activeAdapters());
-                    }
-                }
-            } catch (PeftConfigException | IllegalArgumentException | IllegalStateException
-                    | UnsupportedOperationException | java.io.UncheckedIOException e) {
-                if ("forward".equals(trigger) && e instanceof PeftConfigException
-                        && e.getMessage() != null && e.getMessage().startsWith("Target modules")) {
-                    LOG.warn("a forward pass ran on {} but none of its modules is targeted: {}; left unadapted",
-                            root.getClass().getName(), e.getMessage());
-                    return;
-                }
-                String message = "cannot inject " + (current == null ? "adapters" : "adapter '" + current + "' from "
-                        + adapters.get(current)) + " into " + root.getClass().getName() + ": " + e.getMessage();
-                if (failOnError) {
-                    LOG.error("{} (onError=fail: stopping; set onError=warn to run without the adapter)", message);
-                    throw new InjectionFailure(message, e);
-                }
-                Peft.adapters(root).ifPresent(m -> m.adapterNames().forEach(m::deleteAdapter));
-                LOG.warn("{} (onError=warn: the model runs WITHOUT adapters)", message);
+                handled.put(root, trigger);
+                handledNow = true;
+            } catch (InjectionFailure e) {
+                failed.put(root, e);
+                throw e;
+            } finally {
+                injecting = null;
             }
+        }
+        if (handledNow && firstModel != null && firstModelSeen.compareAndSet(false, true)) {
+            firstModel.run();
+        }
+    }
+
+    /**
+     * Whether an (uninstrumented) forward of another block is still running below this one on the thread's stack.
+     * That happens only for the forward passes in flight while the agent is attached at run time: their outer frames
+     * run the old bytecode and never counted the nesting depth, so a child block looks like a root.
+     */
+    private static boolean insideAnotherForward() {
+        long frames = StackWalker.getInstance().walk(s -> s.filter(f -> "forward".equals(f.getMethodName())
+                && BLOCK_CLASS.equals(f.getClassName())).limit(2).count());
+        return frames > 1;
+    }
+
+    private void inject(Block root, String trigger) {
+        if (adapters.isEmpty()) {
+            return;
+        }
+        String current = null;
+        try {
+            ModelAdapters model = null;
+            for (Map.Entry<String, Path> e : adapters.entrySet()) {
+                current = e.getKey();
+                LOG.info("model {} ({}) in use ({}): injecting adapter '{}' from {}", models.idOf(root),
+                        root.getClass().getName(), trigger, e.getKey(), e.getValue());
+                model = Peft.loadAdapter(root, e.getValue(), e.getKey());
+            }
+            current = null;
+            if (model != null && active != null) {
+                model.setActiveAdapters(active);
+            }
+            if (model != null) {
+                LOG.info("model {}: active adapters {}", models.idOf(root), model.activeAdapters());
+                if (merge) {
+                    model.merge(model.activeAdapters(), true);
+                    LOG.info("model {}: merged adapters {} into the base weights", models.idOf(root),
+                            model.activeAdapters());
+                }
+            }
+        } catch (PeftConfigException | IllegalArgumentException | IllegalStateException
+                | UnsupportedOperationException | java.io.UncheckedIOException e) {
+            Peft.adapters(root).ifPresent(m -> m.adapterNames().forEach(m::deleteAdapter));
+            if ("forward".equals(trigger) && e instanceof PeftConfigException
+                    && e.getMessage() != null && e.getMessage().startsWith("Target modules")) {
+                LOG.warn("a forward pass ran on {} but none of its modules is targeted: {}; left unadapted",
+                        root.getClass().getName(), e.getMessage());
+                return;
+            }
+            String message = "cannot inject " + (current == null ? "adapters" : "adapter '" + current + "' from "
+                    + adapters.get(current)) + " into " + root.getClass().getName() + ": " + e.getMessage();
+            if (failOnError) {
+                LOG.error("{} (onError=fail: stopping; set onError=warn to run without the adapter)", message);
+                throw new InjectionFailure(message, e);
+            }
+            LOG.warn("{} (onError=warn: the model runs WITHOUT adapters)", message);
         }
     }
 

@@ -1,2 +1,5 @@
-/** The {@code -javaagent}: options, start-up and automatic injection into unmodified DJL applications. */
+/**
+ * The {@code -javaagent}: start-up ({@code premain}/{@code agentmain}), automatic injection into unmodified DJL
+ * applications, and the operations behind JMX.
+ */
 package io.peft4j.agent;

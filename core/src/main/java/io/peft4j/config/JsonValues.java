@@ -1,10 +1,13 @@
 package io.peft4j.config;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -25,54 +28,72 @@ import java.util.Map;
  */
 final class JsonValues {
 
-    /** Accepts what Python's {@code json.loads} accepts: NaN and Infinity, no trailing data. */
-    private static final JsonMapper MAPPER = JsonMapper.builder()
+    /**
+     * Accepts what Python's {@code json.loads} accepts: NaN and Infinity, no trailing data. Streaming (jackson-core
+     * only): the agent reads configs in {@code premain}, where loading jackson-databind would cost ~300 classes.
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private JsonValues() {}
 
     /** Parses JSON text into immutable JSON values; {@code null} for the JSON literal {@code null}. */
     static Object parse(String text) throws JsonProcessingException {
-        JsonNode node = MAPPER.readTree(text);
-        if (node == null || node.isMissingNode()) {
-            throw new IllegalArgumentException("no JSON value in the text");
+        try (JsonParser parser = JSON.createParser(text)) {
+            JsonToken first = parser.nextToken();
+            if (first == null) {
+                throw new IllegalArgumentException("no JSON value in the text");
+            }
+            Object value = read(parser, first);
+            JsonToken trailing = parser.nextToken();
+            if (trailing != null) {
+                throw new JsonParseException(parser, "Trailing token (of type " + trailing + ") found after value");
+            }
+            return value;
+        } catch (JsonProcessingException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return fromNode(node);
     }
 
-    private static Object fromNode(JsonNode node) {
-        if (node.isNull()) {
-            return null;
-        }
-        if (node.isBoolean()) {
-            return node.booleanValue();
-        }
-        if (node.isIntegralNumber()) {
-            return node.canConvertToLong() ? (Object) node.longValue() : node.bigIntegerValue();
-        }
-        if (node.isNumber()) {
-            return node.doubleValue();
-        }
-        if (node.isTextual()) {
-            return node.textValue();
-        }
-        if (node.isArray()) {
-            List<Object> list = new ArrayList<>(node.size());
-            for (JsonNode item : node) {
-                list.add(fromNode(item));
+    private static Object read(JsonParser parser, JsonToken token) throws IOException {
+        switch (token) {
+            case START_OBJECT: {
+                Map<String, Object> map = new LinkedHashMap<>();
+                for (JsonToken t = parser.nextToken(); t == JsonToken.FIELD_NAME; t = parser.nextToken()) {
+                    String key = parser.currentName();
+                    map.put(key, read(parser, parser.nextToken()));
+                }
+                return Collections.unmodifiableMap(map);
             }
-            return Collections.unmodifiableList(list);
-        }
-        if (node.isObject()) {
-            Map<String, Object> map = new LinkedHashMap<>();
-            for (Map.Entry<String, JsonNode> e : node.properties()) {
-                map.put(e.getKey(), fromNode(e.getValue()));
+            case START_ARRAY: {
+                List<Object> list = new ArrayList<>();
+                for (JsonToken t = parser.nextToken(); t != JsonToken.END_ARRAY; t = parser.nextToken()) {
+                    list.add(read(parser, t));
+                }
+                return Collections.unmodifiableList(list);
             }
-            return Collections.unmodifiableMap(map);
+            case VALUE_STRING:
+                return parser.getText();
+            case VALUE_NUMBER_INT:
+                if (parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                    BigInteger big = parser.getBigIntegerValue();
+                    return big.bitLength() < 64 ? (Object) big.longValue() : big;
+                }
+                return parser.getLongValue();
+            case VALUE_NUMBER_FLOAT:
+                return parser.getDoubleValue();
+            case VALUE_TRUE:
+                return Boolean.TRUE;
+            case VALUE_FALSE:
+                return Boolean.FALSE;
+            case VALUE_NULL:
+                return null;
+            default:
+                throw new JsonParseException(parser, "unexpected JSON token " + token);
         }
-        throw new IllegalArgumentException("unsupported JSON node " + node.getNodeType());
     }
 
     /**

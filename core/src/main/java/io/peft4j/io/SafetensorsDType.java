@@ -19,11 +19,11 @@ import java.util.stream.Collectors;
  */
 public enum SafetensorsDType {
     /** Boolean, one byte per element (0 or 1). */
-    BOOL(1, DataType.BOOLEAN),
+    BOOL(1, "BOOLEAN"),
     /** Unsigned 8-bit integer. */
-    U8(1, DataType.UINT8),
+    U8(1, "UINT8"),
     /** Signed 8-bit integer. */
-    I8(1, DataType.INT8),
+    I8(1, "INT8"),
     /** 8-bit float, 5 exponent and 2 mantissa bits; no DJL equivalent. */
     F8_E5M2(1, null),
     /** 8-bit float, 4 exponent and 3 mantissa bits; no DJL equivalent. */
@@ -35,32 +35,36 @@ public enum SafetensorsDType {
     /** 8-bit float E5M2, finite with unsigned zero; no DJL equivalent. */
     F8_E5M2FNUZ(1, null),
     /** Signed 16-bit integer. */
-    I16(2, DataType.INT16),
+    I16(2, "INT16"),
     /** Unsigned 16-bit integer. */
-    U16(2, DataType.UINT16),
+    U16(2, "UINT16"),
     /** IEEE 754 half precision. */
-    F16(2, DataType.FLOAT16),
+    F16(2, "FLOAT16"),
     /** Brain floating point (bfloat16). */
-    BF16(2, DataType.BFLOAT16),
+    BF16(2, "BFLOAT16"),
     /** Signed 32-bit integer. */
-    I32(4, DataType.INT32),
+    I32(4, "INT32"),
     /** Unsigned 32-bit integer. */
-    U32(4, DataType.UINT32),
+    U32(4, "UINT32"),
     /** IEEE 754 single precision. */
-    F32(4, DataType.FLOAT32),
+    F32(4, "FLOAT32"),
     /** Complex number of two 32-bit floats; DJL's COMPLEX64 does not match its 8-byte size. */
     C64(8, null),
     /** IEEE 754 double precision. */
-    F64(8, DataType.FLOAT64),
+    F64(8, "FLOAT64"),
     /** Signed 64-bit integer. */
-    I64(8, DataType.INT64),
+    I64(8, "INT64"),
     /** Unsigned 64-bit integer. */
-    U64(8, DataType.UINT64);
+    U64(8, "UINT64");
 
     private final int byteSize;
-    private final DataType dataType;
+    /**
+     * The name of the DJL {@link DataType} (resolved only when asked: reading a safetensors header must not need
+     * DJL, e.g. in {@code java -jar peft4j-agent.jar inspect}).
+     */
+    private final String dataType;
 
-    SafetensorsDType(int byteSize, DataType dataType) {
+    SafetensorsDType(int byteSize, String dataType) {
         this.byteSize = byteSize;
         this.dataType = dataType;
     }
@@ -110,7 +114,7 @@ public enum SafetensorsDType {
             throw new UnsupportedOperationException(
                     "safetensors dtype " + name() + " has no DJL DataType equivalent");
         }
-        return dataType;
+        return DataType.valueOf(dataType);
     }
 
     /**
@@ -123,7 +127,7 @@ public enum SafetensorsDType {
      */
     public static SafetensorsDType fromDataType(DataType dataType) {
         for (SafetensorsDType type : values()) {
-            if (type.dataType != null && type.dataType == dataType) {
+            if (type.dataType != null && type.dataType.equals(dataType.name())) {
                 return type;
             }
         }

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 public final class PeftLog {
 
     private static volatile Boolean useSlf4j;
+    private static volatile boolean slf4jHeld;
     private static volatile Consumer<String> testSink;
 
     private final String name;
@@ -27,6 +28,14 @@ public final class PeftLog {
     /** Routes every message (after formatting, with its level) to {@code sink} too; {@code null} stops it. */
     public static void captureForTests(Consumer<String> sink) {
         testSink = sink;
+    }
+
+    /**
+     * While held, messages go to standard error and SLF4J is not touched: the agent holds it during {@code premain},
+     * where initialising SLF4J would configure the application's logging before its {@code main} runs.
+     */
+    public static void holdSlf4j(boolean hold) {
+        slf4jHeld = hold;
     }
 
     /** Logs at INFO. */
@@ -54,7 +63,7 @@ public final class PeftLog {
         if (sink != null) {
             sink.accept(level + " " + format(format, args));
         }
-        if (slf4jAvailable()) {
+        if (!slf4jHeld && slf4jAvailable()) {
             try {
                 Slf4jBridge.log(name, level, format, args);
                 return;
@@ -76,11 +85,14 @@ public final class PeftLog {
     private static boolean slf4jAvailable() {
         Boolean use = useSlf4j;
         if (use == null) {
-            boolean found;
+            Boolean found;
             try {
                 found = Slf4jBridge.hasRealProvider();
             } catch (LinkageError e) {
-                found = false;
+                found = Boolean.FALSE;
+            }
+            if (found == null) {
+                return false;
             }
             useSlf4j = use = found;
         }

@@ -9,10 +9,17 @@ final class Slf4jBridge {
 
     private Slf4jBridge() {}
 
-    static boolean hasRealProvider() {
+    /**
+     * Whether SLF4J has a real provider; {@code null} while SLF4J is still initialising on another thread (it hands
+     * out a substitute factory meanwhile), so that the caller asks again later instead of settling on stderr.
+     */
+    static Boolean hasRealProvider() {
         ILoggerFactory factory = LoggerFactory.getILoggerFactory();
         String name = factory.getClass().getName();
-        return !name.contains("NOP") && !name.contains("Substitute");
+        if (name.contains("Substitute")) {
+            return null;
+        }
+        return !name.contains("NOP");
     }
 
     static void log(String loggerName, String level, String format, Object... args) {

@@ -209,6 +209,7 @@ final class App implements AutoCloseable {
         private final Map<String, String> properties = new LinkedHashMap<>();
         private final Map<String, String> env = new LinkedHashMap<>();
         private final List<String> args = new ArrayList<>();
+        private final List<String> jvmArgs = new ArrayList<>();
 
         Builder(String mainClass, String classpath) {
             this.mainClass = mainClass;
@@ -225,6 +226,12 @@ final class App implements AutoCloseable {
         /** Adds {@code -Dkey=value}. */
         Builder property(String key, String value) {
             properties.put(key, value);
+            return this;
+        }
+
+        /** Adds a JVM option as is (after {@code -javaagent}, before {@code -cp}). */
+        Builder jvmArg(String value) {
+            jvmArgs.add(value);
             return this;
         }
 
@@ -250,6 +257,7 @@ final class App implements AutoCloseable {
             if (agent != null) {
                 cmd.add(agent);
             }
+            cmd.addAll(jvmArgs);
             cmd.add("-cp");
             cmd.add(classpath);
             cmd.add(mainClass);

@@ -53,6 +53,26 @@ final class Jmx implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the MXBean is registered (the agent registers it on a thread of its own right after the
+     * application's first use of a model) and returns this client.
+     */
+    Jmx awaitRegistered() {
+        long deadline = System.nanoTime() + App.WAIT.toNanos();
+        while (!registered()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(OBJECT_NAME + " was not registered within " + App.WAIT);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+        }
+        return this;
+    }
+
     /** Whether the MXBean is registered. */
     boolean registered() {
         try {

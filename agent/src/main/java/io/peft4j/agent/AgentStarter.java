@@ -1,0 +1,232 @@
+package io.peft4j.agent;
+
+import ai.djl.nn.Block;
+import io.peft4j.agent.config.AgentOptions;
+import io.peft4j.agent.jmx.AdaptersBean;
+import io.peft4j.agent.jmx.JmxRegistration;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
+import io.peft4j.instrument.ModelHooks;
+import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.log.PeftLog;
+import io.peft4j.state.AdapterDirectory;
+import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.ModelAdapters;
+
+import java.lang.instrument.Instrumentation;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts the agent, once per JVM, from {@code premain} or {@code agentmain}: resolves the options, reads and validates
+ * every adapter config (so that a broken config fails at launch, not at the first request), installs the
+ * instrumentation, registers the {@link AutoInjector} and, with {@code jmx=true}, arranges the lazy registration of
+ * the MXBean.
+ *
+ * <p>A configuration error at launch stops the JVM with status 78 and a message naming the option, file or field
+ * ({@code onError=fail}, the default) or leaves the application running without adapters ({@code onError=warn}). When
+ * attached to a running JVM, the agent never stops it: the error is printed there and reported to the attaching
+ * command through the system property {@value #STATUS_PROPERTY}.
+ */
+final class AgentStarter {
+
+    /** Set once the agent runs in this JVM; a second {@code -javaagent} or attach is refused. */
+    static final String STARTED_PROPERTY = "peft4j.internal.started";
+    /** The outcome of the last start: {@code ready}, {@code disabled}, {@code failed: ...} or {@code refused: ...}. */
+    static final String STATUS_PROPERTY = "peft4j.internal.status";
+    /** The exit status of a configuration error at launch (sysexits EX_CONFIG). */
+    static final int EX_CONFIG = 78;
+
+    private AgentStarter() {}
+
+    static synchronized void start(String args, Instrumentation inst, boolean premain) {
+        // Not a line of SLF4J while the JVM starts: it would configure the application's logging before its main.
+        PeftLog.holdSlf4j(true);
+        try {
+            doStart(args, inst, premain);
+        } finally {
+            PeftLog.holdSlf4j(false);
+        }
+    }
+
+    private static void doStart(String args, Instrumentation inst, boolean premain) {
+        long begin = System.nanoTime();
+        String how = premain ? "-javaagent" : "attach";
+        AgentOptions options;
+        try {
+            options = AgentOptions.resolve(args, System.getProperties(), System.getenv());
+        } catch (IllegalArgumentException e) {
+            configError("invalid peft4j options: " + e.getMessage(),
+                    AgentOptions.failOnErrorLeniently(args, System.getProperties(), System.getenv()), premain);
+            return;
+        }
+        if (options.debug()) {
+            System.setProperty("peft4j.debug", "true");
+        }
+        if (!options.enabled()) {
+            System.err.println("[peft4j] INFO agent disabled (enabled=false, " + options.source("enabled") + ")");
+            System.setProperty(STATUS_PROPERTY, "disabled");
+            return;
+        }
+        if (System.getProperty(STARTED_PROPERTY) != null) {
+            System.err.println("[peft4j] WARN peft4j is already running in this JVM; ignoring this " + how
+                    + " (change adapters through JMX: java -jar peft4j-agent.jar jmx <pid> ...)");
+            System.setProperty(STATUS_PROPERTY, "refused: peft4j is already running in this JVM");
+            return;
+        }
+        PeftLog log = PeftLog.get(PeftAgent.class);
+        // At launch, Byte Buddy (instrumentation) and Jackson (configs) load ~1,600 classes between them: both at
+        // once. When attached, a bad config must leave the running application untouched: configs first.
+        Installer installer = new Installer(inst);
+        if (premain) {
+            installer.start();
+        }
+        long configsMs;
+        Map<String, Path> adapters;
+        try {
+            adapters = options.adapters();
+            long t = System.nanoTime();
+            if (adapters.isEmpty()) {
+                log.warn("no adapter given (adapter=DIR): models are only instrumented{}",
+                        options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()
+                                : "");
+            }
+            for (Map.Entry<String, Path> e : adapters.entrySet()) {
+                AdapterConfig config = readConfig(e.getValue());
+                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used", e.getKey(),
+                        config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
+                                : " (no adapter_model.safetensors: fresh weights)");
+            }
+            configsMs = (System.nanoTime() - t) / 1_000_000;
+        } catch (RuntimeException e) {
+            configError(e.getMessage(), options.failOnError(), premain);
+            return;
+        }
+        if (!premain) {
+            installer.start();
+        }
+        long instrumentationMs = installer.await();
+        KnownModels models = new KnownModels();
+        Runnable onFirstModel = null;
+        AdapterControl[] control = new AdapterControl[1];
+        if (options.jmx()) {
+            // At launch: registered when the application first uses a model, on a thread of its own (the first
+            // request does not wait for the platform MBean server). When attached: at once.
+            onFirstModel = () -> JmxRegistration.registerInBackground(
+                    new AdaptersBean(control[0], () -> describe(models)));
+        }
+        AutoInjector injector = new AutoInjector(adapters, options.active(), options.merge(), options.saveDir(),
+                options.failOnError(), models, premain ? onFirstModel : null);
+        control[0] = new AdapterControl(injector, models, injector, options.adapterRoot(), options.dumpDir());
+        ModelHooks.setListener(injector);
+        System.setProperty(STARTED_PROPERTY, how);
+        if (!premain && options.jmx()) {
+            JmxRegistration.register(new AdaptersBean(control[0], () -> describe(models)));
+        }
+        System.setProperty(STATUS_PROPERTY, "ready");
+        log.info("agent ready in {} ms (configs {} ms, instrumentation {} ms; {})",
+                (System.nanoTime() - begin) / 1_000_000, configsMs, instrumentationMs, options.describe());
+    }
+
+    /** Installs the instrumentation on its own thread while the configs are read. */
+    private static final class Installer extends Thread {
+        private final Instrumentation inst;
+        private volatile Throwable failure;
+        private volatile long millis;
+
+        Installer(Instrumentation inst) {
+            super("peft4j-instrumentation");
+            setDaemon(true);
+            this.inst = inst;
+        }
+
+        @Override
+        public void run() {
+            long t = System.nanoTime();
+            try {
+                PeftInstrumentation.install(inst);
+            } catch (Throwable e) {
+                failure = e;
+            }
+            millis = (System.nanoTime() - t) / 1_000_000;
+        }
+
+        /** Waits for the installation; rethrows its failure. Returns how long it took. */
+        long await() {
+            boolean interrupted = false;
+            while (isAlive()) {
+                try {
+                    join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            Throwable f = failure;
+            if (f instanceof RuntimeException) {
+                throw (RuntimeException) f;
+            }
+            if (f instanceof Error) {
+                throw (Error) f;
+            }
+            if (f != null) {
+                throw new IllegalStateException(f);
+            }
+            return millis;
+        }
+    }
+
+    private static AdapterConfig readConfig(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("adapter directory " + dir.toAbsolutePath() + " does not exist");
+        }
+        if (!Files.isReadable(dir.resolve(AdapterDirectory.CONFIG_FILE))) {
+            throw new IllegalArgumentException("adapter directory " + dir.toAbsolutePath() + " has no readable "
+                    + AdapterDirectory.CONFIG_FILE);
+        }
+        return AdapterConfigs.read(dir);
+    }
+
+    /** One line per model in use, for the MXBean's {@code Models} attribute. */
+    private static String[] describe(KnownModels models) {
+        List<Block> roots = new ArrayList<>(models.roots());
+        for (ModelAdapters m : AdapterRegistry.models()) {
+            if (!roots.contains(m.root())) {
+                roots.add(m.root());
+            }
+        }
+        roots.sort(models.order());
+        List<String> lines = new ArrayList<>();
+        for (Block root : roots) {
+            ModelAdapters m = AdapterRegistry.model(root);
+            String state = m == null ? "no adapters"
+                    : "adapters " + m.adapterNames() + ", active " + m.activeAdapters() + ", "
+                            + (m.adaptersEnabled() ? "enabled" : "disabled");
+            lines.add(models.idOf(root) + " (" + root.getClass().getName() + "): " + state);
+        }
+        return lines.toArray(new String[0]);
+    }
+
+    private static void configError(String message, boolean stop, boolean premain) {
+        if (!premain) {
+            System.err.println("[peft4j] ERROR " + message + " -- attach refused; the application keeps running"
+                    + " without peft4j");
+            System.setProperty(STATUS_PROPERTY, "failed: " + message);
+            return;
+        }
+        if (stop) {
+            System.err.println("[peft4j] ERROR " + message + " -- stopping (onError=fail). Set onError=warn to run"
+                    + " without adapters.");
+            System.err.flush();
+            System.exit(EX_CONFIG);
+        } else {
+            System.err.println("[peft4j] WARN " + message + " -- continuing WITHOUT adapters (onError=warn)");
+            System.setProperty(STATUS_PROPERTY, "failed: " + message);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package io.peft4j.agent.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}. Exit status 0 when the
+ * command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2 for a usage
+ * error. {@code --help} after any command prints its usage.
+ *
+ * <p>This code runs without DJL on the class path: it only talks to other JVMs (attach API, JMX) and reads files.
+ */
+public final class Cli {
+
+    /** Exit status of success. */
+    public static final int OK = 0;
+    /** Exit status of a failed command. */
+    public static final int FAILED = 1;
+    /** Exit status of a usage error. */
+    public static final int USAGE = 2;
+
+    static final String USAGE_TEXT = String.join("\n",
+            "usage: java -jar peft4j-agent.jar <command> [arguments]",
+            "",
+            "As an agent:  java -javaagent:peft4j-agent.jar=adapter=DIR[,key=value...] -cp APP MAIN",
+            "              (options: see OPTIONS.md, or any command's --help)",
+            "",
+            "Commands:",
+            "  attach <pid> [key=value,...]   inject adapters into a running JVM (no restart)",
+            "  inspect <dir>                  print an adapter directory's config and tensors",
+            "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
+            "                                 list | adapters | modules | activate NAMES | disable | enable |",
+            "                                 merge | unmerge | load NAME | dump NAME | remove",
+            "  help [command]                 this text, or a command's usage",
+            "",
+            "Exit status: 0 ok, 1 failure, 2 usage error.");
+
+    private Cli() {}
+
+    /**
+     * Runs one command.
+     *
+     * @param args the command line
+     * @param out standard output
+     * @param err standard error
+     * @return the exit status
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.println(USAGE_TEXT);
+            return USAGE;
+        }
+        String command = args[0];
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        Command c;
+        switch (command) {
+            case "attach":
+                c = new AttachCommand();
+                break;
+            case "inspect":
+                c = new InspectCommand();
+                break;
+            case "jmx":
+                c = new JmxCommand();
+                break;
+            case "help":
+            case "--help":
+            case "-h":
+                return help(rest, out);
+            default:
+                err.println("peft4j: unknown command '" + command + "'\n\n" + USAGE_TEXT);
+                return USAGE;
+        }
+        if (rest.contains("--help") || rest.contains("-h")) {
+            out.println(c.usage());
+            return OK;
+        }
+        try {
+            c.run(rest, out);
+            return OK;
+        } catch (UsageException e) {
+            err.println("peft4j " + command + ": " + e.getMessage() + "\n\n" + e.usage);
+            return USAGE;
+        } catch (CommandFailure e) {
+            err.println("peft4j " + command + ": " + e.getMessage());
+            return FAILED;
+        } catch (RuntimeException | LinkageError e) {
+            err.println("peft4j " + command + ": unexpected error: " + e);
+            e.printStackTrace(err);
+            return FAILED;
+        }
+    }
+
+    private static int help(List<String> rest, PrintStream out) {
+        if (!rest.isEmpty()) {
+            switch (rest.get(0)) {
+                case "attach":
+                    out.println(new AttachCommand().usage());
+                    return OK;
+                case "inspect":
+                    out.println(new InspectCommand().usage());
+                    return OK;
+                case "jmx":
+                    out.println(new JmxCommand().usage());
+                    return OK;
+                default:
+                    break;
+            }
+        }
+        out.println(USAGE_TEXT);
+        return OK;
+    }
+
+    /** One command. */
+    interface Command {
+        /** Its usage text. */
+        String usage();
+
+        /** Runs it with the arguments after the command name. */
+        void run(List<String> args, PrintStream out) throws UsageException, CommandFailure;
+    }
+
+    /** Parses a process id. */
+    static long pid(String text, String usage) throws UsageException {
+        try {
+            long pid = Long.parseLong(text);
+            if (pid > 0) {
+                return pid;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new UsageException("'" + text + "' is not a process id", usage);
+    }
+}

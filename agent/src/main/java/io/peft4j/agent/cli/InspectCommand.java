@@ -1,0 +1,155 @@
+package io.peft4j.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
+import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.TensorData;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code inspect DIR}: what an adapter directory holds, as peft4j reads it: the config summary (after PEFT's
+ * validation, so a broken config shows PEFT's message) and every tensor of {@code adapter_model.safetensors} with its
+ * dtype and shape.
+ */
+final class InspectCommand implements Cli.Command {
+
+    /** Config keys shown in the summary, when present and not null. */
+    private static final List<String> SUMMARY_KEYS = List.of("task_type", "base_model_name_or_path", "r",
+            "lora_alpha", "lora_dropout", "use_rslora", "bias", "init_lora_weights", "init_r", "target_r",
+            "target_modules", "exclude_modules", "feedforward_modules", "modules_to_save", "layers_to_transform",
+            "layers_pattern", "rank_pattern", "alpha_pattern", "inference_mode");
+
+    @Override
+    public String usage() {
+        return String.join("\n",
+                "usage: java -jar peft4j-agent.jar inspect <dir>",
+                "",
+                "Prints the adapter in <dir> as peft4j reads it: adapter_config.json (validated as PEFT 0.20 does)",
+                "and the name, dtype and shape of every tensor in adapter_model.safetensors.");
+    }
+
+    @Override
+    public void run(List<String> args, PrintStream out) throws UsageException, CommandFailure {
+        if (args.size() != 1) {
+            throw new UsageException(args.isEmpty() ? "missing <dir>" : "expected one <dir>, got " + args, usage());
+        }
+        Path dir = Path.of(args.get(0)).toAbsolutePath().normalize();
+        if (!Files.isDirectory(dir)) {
+            throw new CommandFailure("adapter directory " + dir + " does not exist");
+        }
+        AdapterConfig config;
+        try {
+            config = AdapterConfigs.read(dir);
+        } catch (RuntimeException e) {
+            throw new CommandFailure("adapter directory " + dir + ": " + e.getMessage());
+        }
+        out.println("adapter directory " + dir);
+        out.println("config: " + dir.resolve(AdapterConfigs.CONFIG_NAME));
+        out.println("  peft_type: " + config.peftType().jsonName());
+        for (String key : SUMMARY_KEYS) {
+            Object v = config.jsonValue(key);
+            if (v != null && !(v instanceof Map && ((Map<?, ?>) v).isEmpty())) {
+                out.println("  " + key + ": " + v);
+            }
+        }
+        if (!config.unknownKeys().isEmpty()) {
+            out.println("  keys PEFT 0.20 does not define (kept): " + config.unknownKeys());
+        }
+        Path weights = dir.resolve("adapter_model.safetensors");
+        if (!Files.isRegularFile(weights)) {
+            out.println("weights: none (no adapter_model.safetensors: the adapter starts from its initialisation)");
+            return;
+        }
+        List<String[]> tensors;
+        try {
+            tensors = tensors(weights);
+            tensors.sort((a, b) -> a[0].compareTo(b[0]));
+        } catch (IOException | RuntimeException e) {
+            throw new CommandFailure("cannot read " + weights + ": " + e.getMessage(), e);
+        }
+        long total = 0;
+        for (String[] t : tensors) {
+            total += Long.parseLong(t[3]);
+        }
+        out.println("weights: " + weights + " (" + tensors.size() + " tensors, " + total + " parameters)");
+        int width = 0;
+        for (String[] t : tensors) {
+            width = Math.max(width, t[0].length());
+        }
+        for (String[] t : tensors) {
+            out.println(String.format("  %-" + width + "s  %-4s  %s", t[0], t[1], t[2]));
+        }
+    }
+
+    /** Name, dtype, shape and element count of every tensor. */
+    private static List<String[]> tensors(Path file) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        try {
+            SafetensorsFile st = SafetensorsFile.read(file);
+            for (Map.Entry<String, TensorData> e : st.tensors().entrySet()) {
+                TensorData t = e.getValue();
+                out.add(new String[] {e.getKey(), t.dtype().name(), Arrays.toString(t.shape()),
+                    Long.toString(t.numel())});
+            }
+            return out;
+        } catch (LinkageError e) {
+            // peft4j's safetensors reader maps dtypes to DJL's, and DJL is not on this command's class path:
+            // read the header (the same JSON) directly.
+            return headerTensors(file);
+        }
+    }
+
+    private static List<String[]> headerTensors(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (prefix.hasRemaining() && channel.read(prefix) >= 0) {
+                // read the 8-byte header length
+            }
+            if (prefix.hasRemaining()) {
+                throw new IOException("file is shorter than the 8-byte header length");
+            }
+            long length = prefix.flip().getLong();
+            if (length < 2 || length > 100_000_000L || length > channel.size() - 8) {
+                throw new IOException("header length " + Long.toUnsignedString(length) + " does not fit the file");
+            }
+            ByteBuffer header = ByteBuffer.allocate((int) length);
+            while (header.hasRemaining() && channel.read(header) >= 0) {
+                // read the header
+            }
+            JsonNode root = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
+            List<String[]> out = new ArrayList<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if ("__metadata__".equals(e.getKey())) {
+                    continue;
+                }
+                JsonNode t = e.getValue();
+                List<Long> shape = new ArrayList<>();
+                long numel = 1;
+                for (JsonNode d : t.path("shape")) {
+                    shape.add(d.asLong());
+                    numel *= d.asLong();
+                }
+                out.add(new String[] {e.getKey(), t.path("dtype").asText(), shape.toString(),
+                    Long.toString(numel)});
+            }
+            return out;
+        }
+    }
+}

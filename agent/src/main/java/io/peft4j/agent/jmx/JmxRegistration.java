@@ -1,0 +1,53 @@
+package io.peft4j.agent.jmx;
+
+import io.peft4j.log.PeftLog;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/**
+ * Registers the MXBean in the platform MBean server, once. Never called from {@code premain}: creating the platform
+ * MBean server while the JVM starts breaks application servers that install their own MBean server builder (and costs
+ * start-up time), so the agent registers when the application first uses a model (on a daemon thread, so that the
+ * first request does not wait for it), or at once when attached to a running JVM. Failures are logged, never thrown.
+ */
+public final class JmxRegistration {
+
+    private static final PeftLog LOG = PeftLog.get(JmxRegistration.class);
+    private static final AtomicBoolean DONE = new AtomicBoolean();
+
+    private JmxRegistration() {}
+
+    /** {@link #register} on a daemon thread of its own ({@code peft4j-jmx}). */
+    public static void registerInBackground(AdaptersMXBean bean) {
+        Thread t = new Thread(() -> register(bean), "peft4j-jmx");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Registers {@code bean} as {@value AdaptersMXBean#OBJECT_NAME} unless already done.
+     *
+     * @param bean the bean
+     */
+    public static void register(AdaptersMXBean bean) {
+        if (!DONE.compareAndSet(false, true)) {
+            return;
+        }
+        long start = System.nanoTime();
+        try {
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            server.registerMBean(bean, new ObjectName(AdaptersMXBean.OBJECT_NAME));
+            LOG.info("JMX: registered MXBean {} in {} ms (local access: java -jar peft4j-agent.jar jmx <pid> list)",
+                    AdaptersMXBean.OBJECT_NAME, (System.nanoTime() - start) / 1_000_000);
+        } catch (InstanceAlreadyExistsException e) {
+            LOG.warn("JMX: {} is already registered (another peft4j?); not replacing it", AdaptersMXBean.OBJECT_NAME);
+        } catch (Throwable t) {
+            LOG.warn("JMX: cannot register {}: {}; the agent runs without JMX", AdaptersMXBean.OBJECT_NAME,
+                    t.toString());
+        }
+    }
+}

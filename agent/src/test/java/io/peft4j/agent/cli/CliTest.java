@@ -1,0 +1,53 @@
+package io.peft4j.agent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** The command line in process: exit statuses, usage texts, and {@code inspect} through peft4j's own readers. */
+class CliTest {
+
+    private static final Path GOLDEN = Path.of("../core/src/test/resources/golden").toAbsolutePath().normalize();
+
+    private record Run(int status, String out, String err) {}
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void exitStatuses() {
+        assertAll(() -> assertEquals(2, run().status()), () -> assertEquals(0, run("--help").status()),
+                () -> assertEquals(0, run("help", "jmx").status()), () -> assertEquals(2, run("nope").status()),
+                () -> assertEquals(2, run("inspect").status()), () -> assertEquals(2, run("attach").status()),
+                () -> assertEquals(2, run("attach", "-5").status()), () -> assertEquals(2, run("jmx", "12").status()),
+                () -> assertEquals(2, run("jmx", "12", "list", "extra").status()),
+                () -> assertEquals(1, run("inspect", "/no/such/dir").status()),
+                () -> assertEquals(1, run("attach", "12", "adapter=/no/such/dir").status()));
+    }
+
+    @Test
+    void inspectWithPeftsReaders() {
+        Run r = run("inspect", GOLDEN.resolve("b1_lora_mlp").toString());
+        assertAll(() -> assertEquals(0, r.status(), r.err()),
+                () -> assertTrue(r.out().contains("peft_type: LORA"), r.out()),
+                () -> assertTrue(r.out().contains("(4 tensors, 448 parameters)"), r.out()),
+                () -> assertTrue(r.out().contains("fc1.lora_A.weight  F32   [4, 16]"), r.out()));
+    }
+
+    @Test
+    void attachMakesRelativePathsAbsolute() throws CommandFailure {
+        String options = AttachCommand.absoluteOptions("dumpDir=dumps,onError=warn");
+        assertEquals("dumpDir=" + Path.of("dumps").toAbsolutePath() + ",onError=warn", options);
+    }
+}
