@@ -50,6 +50,21 @@ public final class ForwardHooks {
         }
     }
 
+    /**
+     * Woven at the start of a module's {@code forwardInternal}: the input the block computes with (the adapters of a
+     * tuned block may rewrite it; any other block keeps it).
+     */
+    public static Object enterModule(Object block, Object store, Object inputs, boolean training) {
+        Object module = lookup(block);
+        return module == null ? inputs : before(module, store, inputs, training);
+    }
+
+    /** Woven before a module's {@code forwardInternal} returns: the output with the adapters' deltas. */
+    public static Object exitModule(Object output, Object block, Object store, Object inputs, boolean training) {
+        Object module = lookup(block);
+        return module == null ? output : after(module, store, inputs, training, output);
+    }
+
     /** How many forward passes of tuned modules were intercepted. */
     public static long interceptedForwards() {
         return INTERCEPTED.sum();

@@ -7,14 +7,19 @@ import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
 /**
- * What the lifecycle advice calls: tracks the outermost forward per thread and forwards model events to the
+ * What the woven lifecycle hooks call: tracks the outermost forward per thread and forwards model events to the
  * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} escapes to the application.
  */
 public final class ModelHooks {
 
     private static volatile ModelLifecycleListener listener;
-    private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
-    private static final Object NESTED = new Object();
+    private static final ThreadLocal<Pass> PASS = ThreadLocal.withInitial(Pass::new);
+
+    /** The forward nesting of one thread: its depth and the adapters held by its outermost forward. */
+    private static final class Pass {
+        int depth;
+        ModelAdapters held;
+    }
 
     private ModelHooks() {}
 
@@ -25,39 +30,49 @@ public final class ModelHooks {
 
     /**
      * Entering a block's forward. At the outermost forward of a thread, tells the listener about the root and, if
-     * the root carries adapters, holds them steady until {@link #exitForward} (a concurrent switch waits).
-     *
-     * @return the token to pass to {@link #exitForward}
+     * the root carries adapters, holds them steady until the matching {@link #exitForward} (a concurrent switch
+     * waits). Only {@link InjectionFailure} escapes (and then no {@link #exitForward} follows).
      */
-    public static Object enterForward(Object block) {
-        int[] depth = DEPTH.get();
-        if (depth[0]++ != 0 || !(block instanceof Block)) {
-            return NESTED;
+    public static void enterForward(Object block) {
+        Pass pass = PASS.get();
+        if (pass.depth++ != 0 || !(block instanceof Block)) {
+            return;
         }
         ModelLifecycleListener l = listener;
         if (l != null) {
-            notifyRoot(l, (Block) block, "forward", depth);
+            notifyRoot(l, (Block) block, "forward", pass);
         }
         try {
             ModelAdapters adapters = AdapterRegistry.model((Block) block);
             if (adapters != null) {
                 adapters.beginForward();
-                return adapters;
+                pass.held = adapters;
             }
         } catch (Throwable t) {
             AdviceErrors.record("starting a forward pass", t);
         }
-        return NESTED;
     }
 
-    /** Leaving a block's forward entered with {@link #enterForward}. */
-    public static void exitForward(Object token) {
-        if (token == null) {
-            return;
+    /** Leaving a block's forward, normally or by an exception. Never throws. */
+    public static void exitForward() {
+        try {
+            Pass pass = PASS.get();
+            if (pass.depth > 0 && --pass.depth == 0 && pass.held != null) {
+                ModelAdapters held = pass.held;
+                pass.held = null;
+                held.endForward();
+            }
+        } catch (Throwable t) {
+            AdviceErrors.record("ending a forward pass", t);
         }
-        DEPTH.get()[0]--;
-        if (token instanceof ModelAdapters) {
-            ((ModelAdapters) token).endForward();
+    }
+
+    /** {@link #trainerEvent} for the events whose failures must not reach the application (step, close). */
+    public static void trainerEventQuietly(Object trainer, String event) {
+        try {
+            trainerEvent(trainer, event);
+        } catch (Throwable t) {
+            AdviceErrors.record("handling " + event, t);
         }
     }
 
@@ -111,12 +126,12 @@ public final class ModelHooks {
         }
     }
 
-    private static void notifyRoot(ModelLifecycleListener l, Block root, String trigger, int[] depth) {
+    private static void notifyRoot(ModelLifecycleListener l, Block root, String trigger, Pass pass) {
         try {
             l.rootInUse(root, trigger);
         } catch (InjectionFailure e) {
-            if (depth != null) {
-                depth[0]--;
+            if (pass != null) {
+                pass.depth--;
             }
             throw e;
         } catch (Throwable t) {

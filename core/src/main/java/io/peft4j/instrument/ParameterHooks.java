@@ -31,6 +31,18 @@ public final class ParameterHooks {
         }
     }
 
+    /**
+     * Woven before {@code ParameterStore.getValue} returns: one volatile read unless some module is in
+     * {@code modules_to_save}.
+     */
+    public static Object substituteValue(Object value, Object store, Object parameter, Object device,
+            boolean training) {
+        if (parameter == null || !AdapterRegistry.anySubstitution()) {
+            return value;
+        }
+        return substitute(store, parameter, device, training, value);
+    }
+
     /** The value to use for {@code parameter}: a {@code modules_to_save} copy's, or {@code value}. */
     public static Object substitute(Object store, Object parameter, Object device, boolean training, Object value) {
         try {

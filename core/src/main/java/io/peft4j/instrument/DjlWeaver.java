@@ -1,0 +1,498 @@
+package io.peft4j.instrument;
+
+import io.peft4j.log.PeftLog;
+import net.bytebuddy.jar.asm.ClassReader;
+import net.bytebuddy.jar.asm.ClassVisitor;
+import net.bytebuddy.jar.asm.ClassWriter;
+import net.bytebuddy.jar.asm.Label;
+import net.bytebuddy.jar.asm.MethodVisitor;
+import net.bytebuddy.jar.asm.Opcodes;
+import net.bytebuddy.jar.asm.Type;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.instrument.ClassFileTransformer;
+import java.security.ProtectionDomain;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Weaves peft4j's hooks into DJL's bytecode with plain ASM (Byte Buddy's repackaged copy): a few static calls at the
+ * start of a method or before its returns, and one try/catch around {@code AbstractBaseBlock.forward}. No new
+ * method, field or local variable (retransformation allowed), no class loaded while a class is transformed (no
+ * circularity), no frame computation (the inserted code is straight-line; the one handler gets its frame from the
+ * method descriptor). About forty ASM classes instead of Byte Buddy's ~1,200 at start-up.
+ *
+ * <p>What is woven (every hook catches and counts its own throwables, see {@link AdviceErrors}, except
+ * {@link InjectionFailure}, which is meant for the application):
+ * <ul>
+ *   <li>{@code forwardInternal(ParameterStore, NDList, boolean, PairList)} of {@code Linear}, {@code Embedding},
+ *       {@code IdEmbedding}, {@code Convolution}: {@link ForwardHooks#enterModule} may replace the input,
+ *       {@link ForwardHooks#exitModule} the output;</li>
+ *   <li>both 4-argument {@code forward} of {@code AbstractBaseBlock}: {@link ModelHooks#enterForward} before,
+ *       {@link ModelHooks#exitForward} after, also when it throws;</li>
+ *   <li>{@code AbstractBaseBlock.getParameters()}: {@link ParameterHooks#appendAttached};</li>
+ *   <li>{@code ParameterStore.getValue(Parameter, Device, boolean)}: {@link ParameterHooks#substituteValue};</li>
+ *   <li>{@code Trainer}: constructors and {@code initialize} ({@link ModelHooks#trainerEvent}), {@code step()}
+ *       before and after, {@code close()} before ({@link ModelHooks#trainerEventQuietly});</li>
+ *   <li>{@code Predictor}'s 4-argument constructor: {@link ModelHooks#modelInUse};</li>
+ *   <li>{@code backward(NDArray)} of every class implementing {@code GradientCollector}:
+ *       {@link TrainingHooks#beforeBackward} may replace the loss.</li>
+ * </ul>
+ */
+final class DjlWeaver implements ClassFileTransformer {
+
+    private static final PeftLog LOG = PeftLog.get(DjlWeaver.class);
+
+    static final String LINEAR = "ai/djl/nn/core/Linear";
+    static final String BLOCK = "ai/djl/nn/AbstractBaseBlock";
+    static final String STORE = "ai/djl/training/ParameterStore";
+    static final String TRAINER = "ai/djl/training/Trainer";
+    static final String PREDICTOR = "ai/djl/inference/Predictor";
+    static final String COLLECTOR = "ai/djl/training/GradientCollector";
+    static final java.util.Set<String> MODULES = java.util.Set.of(LINEAR, "ai/djl/nn/core/Embedding",
+            "ai/djl/nn/transformer/IdEmbedding", "ai/djl/nn/convolutional/Convolution");
+
+    private static final String HOOKS = "io/peft4j/instrument/";
+    private static final String OBJECT = "Ljava/lang/Object;";
+    private static final String MODULE_FORWARD = "(Lai/djl/training/ParameterStore;Lai/djl/ndarray/NDList;Z"
+            + "Lai/djl/util/PairList;)Lai/djl/ndarray/NDList;";
+
+    private final Map<String, Boolean> collectors = new ConcurrentHashMap<>();
+
+    @Override
+    public byte[] transform(Module module, ClassLoader loader, String className, Class<?> redefined,
+            ProtectionDomain domain, byte[] bytes) {
+        if (className == null || !className.startsWith("ai/djl/")) {
+            return null;
+        }
+        try {
+            ClassReader reader = new ClassReader(bytes);
+            boolean collector = !MODULES.contains(className) && !isKnown(className)
+                    && (reader.getAccess() & Opcodes.ACC_INTERFACE) == 0 && implementsCollector(reader, loader);
+            if (!collector && !MODULES.contains(className) && !isKnown(className)) {
+                return null;
+            }
+            ClassWriter writer = new ClassWriter(0);
+            reader.accept(new Weaving(writer, className, collector), ClassReader.EXPAND_FRAMES);
+            byte[] woven = writer.toByteArray();
+            PeftInstrumentation.transformed(className.replace('/', '.'), redefined != null);
+            return woven;
+        } catch (Throwable t) {
+            PeftInstrumentation.transformError(className.replace('/', '.'), t);
+            return null;
+        }
+    }
+
+    private static boolean isKnown(String className) {
+        return BLOCK.equals(className) || STORE.equals(className) || TRAINER.equals(className)
+                || PREDICTOR.equals(className);
+    }
+
+    /** Whether the DJL class name (internal form) of a loaded class is one this weaver changes. */
+    boolean wants(Class<?> type) {
+        String name = type.getName().replace('.', '/');
+        if (!name.startsWith("ai/djl/")) {
+            return false;
+        }
+        if (MODULES.contains(name) || isKnown(name)) {
+            return true;
+        }
+        if (type.isInterface()) {
+            return false;
+        }
+        for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+            for (Class<?> i : c.getInterfaces()) {
+                if (implementsCollector(i)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean implementsCollector(Class<?> type) {
+        if (type.getName().equals(COLLECTOR.replace('/', '.'))) {
+            return true;
+        }
+        for (Class<?> i : type.getInterfaces()) {
+            if (implementsCollector(i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Walks the class headers (read as resources, never loaded) up to {@code GradientCollector}. */
+    private boolean implementsCollector(ClassReader reader, ClassLoader loader) {
+        for (String i : reader.getInterfaces()) {
+            if (isCollector(i, loader)) {
+                return true;
+            }
+        }
+        String superName = reader.getSuperName();
+        return superName != null && isCollector(superName, loader);
+    }
+
+    private boolean isCollector(String name, ClassLoader loader) {
+        if (COLLECTOR.equals(name)) {
+            return true;
+        }
+        if (!name.startsWith("ai/djl/")) {
+            return false;
+        }
+        Boolean known = collectors.get(name);
+        if (known != null) {
+            return known;
+        }
+        boolean result = false;
+        ClassLoader l = loader != null ? loader : ClassLoader.getSystemClassLoader();
+        try (InputStream in = l.getResourceAsStream(name + ".class")) {
+            if (in != null) {
+                result = implementsCollector(new ClassReader(in), loader);
+            }
+        } catch (IOException e) {
+            LOG.debug("cannot read the class file of {}: {}", name, e.toString());
+        }
+        collectors.put(name, result);
+        return result;
+    }
+
+    /** Chooses the methods to weave. */
+    private static final class Weaving extends ClassVisitor {
+        private final String owner;
+        private final boolean collector;
+
+        Weaving(ClassVisitor next, String owner, boolean collector) {
+            super(Opcodes.ASM9, next);
+            this.owner = owner;
+            this.collector = collector;
+        }
+
+        @Override
+        public MethodVisitor visitMethod(int access, String name, String descriptor, String signature,
+                String[] exceptions) {
+            MethodVisitor mv = super.visitMethod(access, name, descriptor, signature, exceptions);
+            if ((access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE | Opcodes.ACC_STATIC | Opcodes.ACC_BRIDGE))
+                    != 0 || mv == null) {
+                return mv;
+            }
+            Type[] args = Type.getArgumentTypes(descriptor);
+            if (collector) {
+                return "backward".equals(name) && args.length == 1 && args[0].getSort() == Type.OBJECT
+                        ? new Backward(mv, args[0]) : mv;
+            }
+            if (MODULES.contains(owner)) {
+                return "forwardInternal".equals(name) && MODULE_FORWARD.equals(descriptor) ? new ModuleForward(mv)
+                        : mv;
+            }
+            switch (owner) {
+                case BLOCK:
+                    if ("forward".equals(name) && args.length == 4) {
+                        return new BlockForward(mv, owner, args);
+                    }
+                    if ("getParameters".equals(name) && args.length == 0) {
+                        return new GetParameters(mv);
+                    }
+                    return mv;
+                case STORE:
+                    return "getValue".equals(name) && args.length == 3 && args[2] == Type.BOOLEAN_TYPE
+                            ? new StoreValue(mv, Type.getReturnType(descriptor)) : mv;
+                case TRAINER:
+                    if ("<init>".equals(name)) {
+                        return new AtReturn(mv, "trainerEvent", "trainer");
+                    }
+                    if ("initialize".equals(name)) {
+                        return new AtReturn(mv, "trainerEvent", "trainer-initialized");
+                    }
+                    if ("step".equals(name) && args.length == 0) {
+                        return new Step(mv);
+                    }
+                    if ("close".equals(name) && args.length == 0) {
+                        return new AtStart(mv, "trainerEventQuietly", "trainer-closing");
+                    }
+                    return mv;
+                case PREDICTOR:
+                    return "<init>".equals(name) && args.length == 4 ? new PredictorCreated(mv) : mv;
+                default:
+                    return mv;
+            }
+        }
+    }
+
+    private static boolean isReturn(int opcode) {
+        return opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN;
+    }
+
+    /** {@code inputs = enterModule(this, store, inputs, training)}; before each return {@code exitModule(...)}. */
+    private static final class ModuleForward extends MethodVisitor {
+        ModuleForward(MethodVisitor mv) {
+            super(Opcodes.ASM9, mv);
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            push();
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ForwardHooks", "enterModule",
+                    "(" + OBJECT + OBJECT + OBJECT + "Z)" + OBJECT, false);
+            super.visitTypeInsn(Opcodes.CHECKCAST, "ai/djl/ndarray/NDList");
+            super.visitVarInsn(Opcodes.ASTORE, 2);
+        }
+
+        private void push() {
+            super.visitVarInsn(Opcodes.ALOAD, 0);
+            super.visitVarInsn(Opcodes.ALOAD, 1);
+            super.visitVarInsn(Opcodes.ALOAD, 2);
+            super.visitVarInsn(Opcodes.ILOAD, 3);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.ARETURN) {
+                push();
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ForwardHooks", "exitModule",
+                        "(" + OBJECT + OBJECT + OBJECT + OBJECT + "Z)" + OBJECT, false);
+                super.visitTypeInsn(Opcodes.CHECKCAST, "ai/djl/ndarray/NDList");
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 6, maxLocals);
+        }
+    }
+
+    /** {@code enterForward(this)}; {@code exitForward()} before each return and when the body throws. */
+    private static final class BlockForward extends MethodVisitor {
+        private final Object[] locals;
+        private final Label start = new Label();
+
+        BlockForward(MethodVisitor mv, String owner, Type[] args) {
+            super(Opcodes.ASM9, mv);
+            java.util.List<Object> list = new java.util.ArrayList<>();
+            list.add(owner);
+            for (Type t : args) {
+                list.add(frameType(t));
+                if (t.getSize() == 2) {
+                    list.add(Opcodes.TOP);
+                }
+            }
+            this.locals = list.toArray();
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            super.visitVarInsn(Opcodes.ALOAD, 0);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "enterForward", "(" + OBJECT + ")V",
+                    false);
+            super.visitLabel(start);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (isReturn(opcode)) {
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "exitForward", "()V", false);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            Label end = new Label();
+            Label handler = new Label();
+            super.visitLabel(end);
+            super.visitTryCatchBlock(start, end, handler, "java/lang/Throwable");
+            super.visitLabel(handler);
+            super.visitFrame(Opcodes.F_NEW, locals.length, locals, 1, new Object[] {"java/lang/Throwable"});
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "exitForward", "()V", false);
+            super.visitInsn(Opcodes.ATHROW);
+            super.visitMaxs(Math.max(maxStack, 1) + 2, maxLocals);
+        }
+    }
+
+    private static Object frameType(Type t) {
+        switch (t.getSort()) {
+            case Type.BOOLEAN:
+            case Type.BYTE:
+            case Type.CHAR:
+            case Type.SHORT:
+            case Type.INT:
+                return Opcodes.INTEGER;
+            case Type.FLOAT:
+                return Opcodes.FLOAT;
+            case Type.LONG:
+                return Opcodes.LONG;
+            case Type.DOUBLE:
+                return Opcodes.DOUBLE;
+            default:
+                return t.getInternalName();
+        }
+    }
+
+    /** Before each return: {@code appendAttached(this, list)}, the list staying on the stack. */
+    private static final class GetParameters extends MethodVisitor {
+        GetParameters(MethodVisitor mv) {
+            super(Opcodes.ASM9, mv);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.ARETURN) {
+                super.visitInsn(Opcodes.DUP);
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitInsn(Opcodes.SWAP);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ParameterHooks", "appendAttached",
+                        "(" + OBJECT + OBJECT + ")V", false);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 3, maxLocals);
+        }
+    }
+
+    /** Before each return: {@code value = substituteValue(value, this, parameter, device, training)}. */
+    private static final class StoreValue extends MethodVisitor {
+        private final Type returned;
+
+        StoreValue(MethodVisitor mv, Type returned) {
+            super(Opcodes.ASM9, mv);
+            this.returned = returned;
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.ARETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitVarInsn(Opcodes.ALOAD, 1);
+                super.visitVarInsn(Opcodes.ALOAD, 2);
+                super.visitVarInsn(Opcodes.ILOAD, 3);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ParameterHooks", "substituteValue",
+                        "(" + OBJECT + OBJECT + OBJECT + OBJECT + "Z)" + OBJECT, false);
+                super.visitTypeInsn(Opcodes.CHECKCAST, returned.getInternalName());
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 6, maxLocals);
+        }
+    }
+
+    /** Before each return: {@code ModelHooks.METHOD(this, event)}. */
+    private static class AtReturn extends MethodVisitor {
+        private final String method;
+        private final String event;
+
+        AtReturn(MethodVisitor mv, String method, String event) {
+            super(Opcodes.ASM9, mv);
+            this.method = method;
+            this.event = event;
+        }
+
+        void call(String hook, String what) {
+            super.visitVarInsn(Opcodes.ALOAD, 0);
+            super.visitLdcInsn(what);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", hook,
+                    "(" + OBJECT + "Ljava/lang/String;)V", false);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (method != null && isReturn(opcode)) {
+                call(method, event);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
+        }
+    }
+
+    /** At the start: {@code ModelHooks.METHOD(this, event)}. */
+    private static final class AtStart extends AtReturn {
+        private final String hook;
+        private final String what;
+
+        AtStart(MethodVisitor mv, String hook, String what) {
+            super(mv, null, null);
+            this.hook = hook;
+            this.what = what;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            call(hook, what);
+        }
+    }
+
+    /** {@code Trainer.step()}: before ({@code trainer-before-step}) and after ({@code trainer-step}). */
+    private static final class Step extends AtReturn {
+        Step(MethodVisitor mv) {
+            super(mv, "trainerEventQuietly", "trainer-step");
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            call("trainerEventQuietly", "trainer-before-step");
+        }
+    }
+
+    /** After {@code new Predictor(model, translator, device, copy)}: {@code modelInUse(model, "predictor")}. */
+    private static final class PredictorCreated extends MethodVisitor {
+        PredictorCreated(MethodVisitor mv) {
+            super(Opcodes.ASM9, mv);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.RETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, 1);
+                super.visitLdcInsn("predictor");
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "modelInUse",
+                        "(" + OBJECT + "Ljava/lang/String;)V", false);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
+        }
+    }
+
+    /** {@code loss = beforeBackward(loss)} at the start of {@code backward(NDArray)}. */
+    private static final class Backward extends MethodVisitor {
+        private final Type argument;
+
+        Backward(MethodVisitor mv, Type argument) {
+            super(Opcodes.ASM9, mv);
+            this.argument = argument;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            super.visitVarInsn(Opcodes.ALOAD, 1);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "TrainingHooks", "beforeBackward",
+                    "(" + OBJECT + ")" + OBJECT, false);
+            super.visitTypeInsn(Opcodes.CHECKCAST, argument.getInternalName());
+            super.visitVarInsn(Opcodes.ASTORE, 1);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
+        }
+    }
+}
