@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  * Where the artifacts under test are: the agent jar, the golden PEFT data, the test-models application classpath and
  * a scratch directory per test. Everything comes from system properties set by the module's surefire configuration.
  */
-final class ItEnvironment {
+public final class ItEnvironment {
 
     /** Package of the DJL applications in test-models. */
     static final String APPS = "io.peft4j.testmodels.";
@@ -21,7 +21,7 @@ final class ItEnvironment {
     private ItEnvironment() {}
 
     /** The shaded agent jar ({@code agent/target/peft4j-agent.jar}). */
-    static Path agentJar() {
+    public static Path agentJar() {
         return existing("peft4j.agent.jar");
     }
 
@@ -31,7 +31,7 @@ final class ItEnvironment {
     }
 
     /** One golden case directory, e.g. {@code b1_lora_mlp}. */
-    static Path goldenCase(String name) {
+    public static Path goldenCase(String name) {
         Path dir = goldenDir().resolve(name);
         if (!Files.isDirectory(dir)) {
             throw new IllegalStateException("golden case " + dir + " does not exist");
@@ -78,7 +78,7 @@ final class ItEnvironment {
      * @param name a name unique to the test
      * @return the directory
      */
-    static Path freshWorkDir(String name) {
+    public static Path freshWorkDir(String name) {
         Path root = Paths.get(System.getProperty("peft4j.it.work",
                 System.getProperty("java.io.tmpdir") + "/peft4j-it"));
         Path dir = root.resolve(name).toAbsolutePath().normalize();
@@ -96,7 +96,8 @@ final class ItEnvironment {
         }
     }
 
-    private static Path existing(String property) {
+    /** The existing file or directory named by system property {@code property}. */
+    public static Path existing(String property) {
         String value = System.getProperty(property);
         if (value == null || value.isBlank()) {
             throw new IllegalStateException("system property " + property + " is not set (run through Maven)");

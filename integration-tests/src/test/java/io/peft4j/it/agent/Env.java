@@ -1,5 +1,7 @@
 package io.peft4j.it.agent;
 
+import io.peft4j.it.ItEnvironment;
+
 import java.io.File;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -11,11 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
@@ -36,16 +36,12 @@ final class Env {
 
     /** The shaded agent jar. */
     static Path agentJar() {
-        return existing("peft4j.agent.jar");
+        return ItEnvironment.agentJar();
     }
 
     /** One golden case directory, e.g. {@code g_two_adapters}. */
     static Path goldenCase(String name) {
-        Path dir = existing("peft4j.golden.dir").resolve(name);
-        if (!Files.isDirectory(dir)) {
-            throw new IllegalStateException("golden case " + dir + " does not exist");
-        }
-        return dir;
+        return ItEnvironment.goldenCase(name);
     }
 
     /** The jars of the user application class path (DJL, PyTorch, slf4j-api, gson), never a peft4j jar. */
@@ -135,39 +131,12 @@ final class Env {
         }
     }
 
-    /**
-     * A fresh, empty scratch directory under {@code target/it-work}; what an earlier run left there is deleted.
-     *
-     * @param name a path unique to the test
-     * @return the directory
-     */
+    /** A fresh, empty scratch directory under {@code target/it-work}. */
     static Path freshDir(String name) {
-        Path root = Paths.get(System.getProperty("peft4j.it.work",
-                System.getProperty("java.io.tmpdir") + "/peft4j-it"));
-        Path dir = root.resolve(name).toAbsolutePath().normalize();
-        try {
-            if (Files.exists(dir)) {
-                try (Stream<Path> walk = Files.walk(dir)) {
-                    for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                        Files.delete(p);
-                    }
-                }
-            }
-            return Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ItEnvironment.freshWorkDir(name);
     }
 
     private static Path existing(String property) {
-        String value = System.getProperty(property);
-        if (value == null || value.isBlank()) {
-            throw new IllegalStateException("system property " + property + " is not set (run through Maven)");
-        }
-        Path path = Paths.get(value).toAbsolutePath().normalize();
-        if (!Files.exists(path)) {
-            throw new IllegalStateException(property + "=" + path + " does not exist (build the reactor first)");
-        }
-        return path;
+        return ItEnvironment.existing(property);
     }
 }
