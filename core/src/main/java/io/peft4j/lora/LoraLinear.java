@@ -65,6 +65,10 @@ public final class LoraLinear extends LowRankFactors {
         NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
         NDArray hidden = Linear.linear(x, a).head().muli((float) scaling());
+        if (hidden.getShape().dimension() == 2) {
+            // One fused addmm (output + hidden @ B^T) instead of a matmul, a temporary and an add.
+            return Linear.linear(hidden, b, output).head();
+        }
         NDArray delta = Linear.linear(hidden, b).head();
         return output.addi(delta);
     }
