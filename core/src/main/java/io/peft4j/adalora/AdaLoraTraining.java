@@ -71,26 +71,25 @@ public final class AdaLoraTraining {
      * zeroes (PEFT reads {@code p.grad} after {@code optimizer.step()}, before {@code zero_grad()}).
      */
     public static void beforeStep(Block root) {
-        ModelAdapters model = AdapterRegistry.model(root);
-        if (model == null) {
-            return;
-        }
-        for (String name : model.activeAdapters()) {
-            AdapterConfig config = model.config(name);
-            if (config instanceof AdaLoraConfig) {
-                State state = state(root, model, name, (AdaLoraConfig) config);
-                synchronized (state) {
-                    Map<String, float[][]> grads = new LinkedHashMap<>();
-                    state.modules.forEach((path, m) -> grads.put(path, new float[][] {grad(m.loraA().getArray()),
-                        grad(m.loraE().getArray()), grad(m.loraB().getArray())}));
-                    state.grads = grads;
-                }
-            }
-        }
+        forEachActive(root, (model, name, state) -> {
+            Map<String, float[][]> grads = new LinkedHashMap<>();
+            state.modules.forEach((path, m) -> grads.put(path, new float[][] {grad(m.loraA().getArray()),
+                grad(m.loraE().getArray()), grad(m.loraB().getArray())}));
+            state.grads = grads;
+        });
     }
 
     /** After {@code Trainer.step()} on the model rooted at {@code root}. */
     public static void afterStep(Block root) {
+        forEachActive(root, AdaLoraTraining::updateAndAllocate);
+    }
+
+    /** Work on one active AdaLoRA adapter's allocation state, under its lock. */
+    private interface StateWork {
+        void run(ModelAdapters model, String name, State state);
+    }
+
+    private static void forEachActive(Block root, StateWork work) {
         ModelAdapters model = AdapterRegistry.model(root);
         if (model == null) {
             return;
@@ -100,7 +99,7 @@ public final class AdaLoraTraining {
             if (config instanceof AdaLoraConfig) {
                 State state = state(root, model, name, (AdaLoraConfig) config);
                 synchronized (state) {
-                    updateAndAllocate(model, name, state);
+                    work.run(model, name, state);
                 }
             }
         }
