@@ -14,14 +14,12 @@ import ai.djl.training.tracker.Tracker;
 import io.peft4j.Peft;
 import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.golden.DjlTestCase;
 import io.peft4j.golden.GoldenCase;
-import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.io.SafetensorsFile;
 import io.peft4j.testmodels.Mlp;
 import io.peft4j.testmodels.TorchWeights;
 import io.peft4j.tuner.ModelAdapters;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,21 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code target_r} on average, the loss falls, the final {@code rank_pattern} is saved with the tensors cut to the
  * kept ranks, and the saved adapter reproduces the trained model.
  */
-class AdaLoraTrainingTest {
+class AdaLoraTrainingTest extends DjlTestCase {
 
-    private NDManager manager;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager();
-        AdviceErrors.reset();
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-        assertEquals(0, AdviceErrors.count(), "suppressed advice errors");
-    }
 
     @Test
     void ranksShrinkToTargetWhileLossFalls(@TempDir Path tmp) throws Exception {

@@ -1,16 +1,12 @@
 package io.peft4j.golden;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.Peft;
-import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.io.SafetensorsFile;
 import io.peft4j.tuner.ModelAdapters;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,21 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA), in-process through the Java API: outputs active, disabled and merged, the
  * injected model's parameter names, the adapter state dict, and the saved files byte for byte.
  */
-class GoldenCasesTest {
+class GoldenCasesTest extends DjlTestCase {
 
-    private NDManager manager;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager();
-        AdviceErrors.reset();
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-        assertEquals(0, AdviceErrors.count(), "suppressed advice errors");
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",

@@ -1,15 +1,11 @@
 package io.peft4j.golden;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.Peft;
-import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.tuner.ModelAdapters;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,21 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Golden case g_two_adapters: two named LoRA adapters on one model, switched, combined, disabled, merged. */
-class GoldenTwoAdaptersTest {
+class GoldenTwoAdaptersTest extends DjlTestCase {
 
-    private NDManager manager;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager();
-        AdviceErrors.reset();
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-        assertEquals(0, AdviceErrors.count(), "suppressed advice errors");
-    }
 
     @Test
     void reproducesPeft(@TempDir Path tmp) throws Exception {

@@ -17,12 +17,10 @@ import ai.djl.util.Pair;
 import io.peft4j.Peft;
 import io.peft4j.config.LoraBias;
 import io.peft4j.config.LoraConfig;
+import io.peft4j.golden.DjlTestCase;
 import io.peft4j.golden.GoldenCase;
-import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.testmodels.Mlp;
 import io.peft4j.testmodels.TorchWeights;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,26 +30,12 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Training with DJL's ordinary Trainer after injecting through the API: only what PEFT trains changes. */
-class TrainingTest {
+class TrainingTest extends DjlTestCase {
 
-    private NDManager manager;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager();
-        AdviceErrors.reset();
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-        assertEquals(0, AdviceErrors.count(), "suppressed advice errors");
-    }
 
     @Test
     void onlyAdaptersTrainAndTheModelFileStaysPlain(@TempDir Path tmp) throws Exception {
