@@ -113,9 +113,11 @@ final class AgentStarter {
         Runnable onFirstModel = null;
         AdapterControl[] control = new AdapterControl[1];
         if (options.jmx()) {
-            // At launch: registered when the application first uses a model, on a thread of its own (the first
-            // request does not wait for the platform MBean server). When attached: at once.
-            onFirstModel = () -> JmxRegistration.registerInBackground(
+            // At launch: registered when the application first uses a model, on that thread, once (~60-190 ms for the
+            // platform MBean server). Not on a thread of its own: creating the server while the first training steps
+            // run changed their floating-point results (MKL picks its threads by load) and made an AdaLoRA run
+            // from E = 0 diverge. When attached: at once.
+            onFirstModel = () -> JmxRegistration.register(
                     new AdaptersBean(control[0], () -> describe(models)));
         }
         AutoInjector injector = new AutoInjector(adapters, options.active(), options.merge(), options.saveDir(),

@@ -21,13 +21,6 @@ public final class JmxRegistration {
 
     private JmxRegistration() {}
 
-    /** {@link #register} on a daemon thread of its own ({@code peft4j-jmx}). */
-    public static void registerInBackground(AdaptersMXBean bean) {
-        Thread t = new Thread(() -> register(bean), "peft4j-jmx");
-        t.setDaemon(true);
-        t.start();
-    }
-
     /**
      * Registers {@code bean} as {@value AdaptersMXBean#OBJECT_NAME} unless already done.
      *
