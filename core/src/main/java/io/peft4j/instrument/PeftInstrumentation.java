@@ -23,22 +23,19 @@ public final class PeftInstrumentation {
     private static final PeftLog LOG = PeftLog.get(PeftInstrumentation.class);
     private static final AtomicLong TRANSFORM_ERRORS = new AtomicLong();
 
-    /** The DJL classes whose {@code forwardInternal} adapters hook. */
-    static final String[] MODULE_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
-        "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution"};
-
     private static Instrumentation instrumentation;
     private static DjlWeaver weaver;
 
     private PeftInstrumentation() {}
 
     /**
-     * The DJL classes peft4j instruments (besides {@code GradientCollector} implementations). They are loaded right
+     * The DJL classes peft4j instruments (and PyTorch's {@code GradientCollector}). They are loaded right
      * after the transformer is installed, so that they are all instrumented up front.
      */
     static final String[] DJL_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
         "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution", "ai.djl.nn.AbstractBaseBlock",
-        "ai.djl.training.ParameterStore", "ai.djl.training.Trainer", "ai.djl.inference.Predictor"};
+        "ai.djl.training.ParameterStore", "ai.djl.training.Trainer", "ai.djl.inference.Predictor",
+        "ai.djl.pytorch.engine.PtGradientCollector"};
 
     private static final java.util.Set<String> TRANSFORMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -81,12 +78,6 @@ public final class PeftInstrumentation {
             } catch (ClassNotFoundException | LinkageError e) {
                 LOG.debug("{} not visible at start-up ({}); it will be instrumented when loaded", name, e.toString());
             }
-        }
-        String engine = "ai.djl.pytorch.engine.PtGradientCollector";
-        try {
-            Class.forName(engine, false, loader);
-        } catch (ClassNotFoundException | LinkageError e) {
-            LOG.debug("{} not visible at start-up", engine);
         }
     }
 
