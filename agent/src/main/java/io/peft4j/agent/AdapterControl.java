@@ -7,11 +7,11 @@ import io.peft4j.agent.config.AgentOptions;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.io.TensorData;
+import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.TunedModule;
 
 import java.io.IOException;

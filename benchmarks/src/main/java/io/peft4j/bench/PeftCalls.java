@@ -2,9 +2,9 @@ package io.peft4j.bench;
 
 import ai.djl.nn.Block;
 import io.peft4j.Peft;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.instrument.ForwardHooks;
+import io.peft4j.lora.LoraConfig;
 
 import java.util.List;
 

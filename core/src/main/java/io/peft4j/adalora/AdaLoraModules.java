@@ -3,12 +3,9 @@ package io.peft4j.adalora;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import io.peft4j.config.AdaLoraConfig;
-import io.peft4j.config.AdapterConfig;
-import io.peft4j.config.InitLoraWeights;
 import io.peft4j.config.PeftConfigException;
-import io.peft4j.tuner.AdapterFactory;
-import io.peft4j.tuner.ModuleAdapter;
+import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.lora.InitLoraWeights;
 
 import java.util.List;
 
@@ -18,16 +15,16 @@ import java.util.List;
  * keeps (PEFT's {@code resize_modules_by_rank_pattern}); as
  * in PEFT, that may be 0 ranks: the module then adds nothing.
  */
-public final class AdaLoraModules implements AdapterFactory {
+public final class AdaLoraModules {
 
-    @Override
-    public boolean supports(Block block) {
+    /** The DJL block types AdaLoRA can target, as listed in errors. */
+    static final String SUPPORTED = "ai.djl.nn.core.Linear";
+
+    private AdaLoraModules() {}
+
+    /** Whether AdaLoRA can adapt {@code block}. */
+    static boolean supports(Block block) {
         return block instanceof Linear;
-    }
-
-    @Override
-    public String supportedBlocks() {
-        return "ai.djl.nn.core.Linear";
     }
 
     /** The {@code rank_pattern} key of the module at {@code path}: {@code path.lora_E}. */
@@ -35,9 +32,8 @@ public final class AdaLoraModules implements AdapterFactory {
         return path + ".lora_E";
     }
 
-    @Override
-    public ModuleAdapter create(AdapterConfig adapterConfig, String name, String path, Block block) {
-        AdaLoraConfig config = (AdaLoraConfig) adapterConfig;
+    /** Creates AdaLoRA adapter {@code name} for the Linear {@code block} at {@code path}. */
+    static ModuleAdapter create(AdaLoraConfig config, String name, String path, Block block) {
         int r = config.initR();
         List<Boolean> mask = config.rankMasks() == null ? null : config.rankMasks().get(maskKey(path));
         if (mask != null) {

@@ -5,15 +5,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.PeftMethod;
+import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.WeightUpdate;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.TunedModule;
 import io.peft4j.tuner.WeakIdentityMap;
-import io.peft4j.tuner.WeightUpdate;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,6 +33,34 @@ public final class AdaLoraTraining {
     private static final PeftLog LOG = PeftLog.get(AdaLoraTraining.class);
     private static final WeakIdentityMap<Block, Map<String, State>> STATES = new WeakIdentityMap<>();
     private static final WeakIdentityMap<Block, Integer> TRAINING = new WeakIdentityMap<>();
+
+    /** The calls the training advice makes, as AdaLoRA's {@link PeftMethod#trainingHook()}. */
+    static final PeftMethod.TrainingHook HOOK = new PeftMethod.TrainingHook() {
+        @Override
+        public void trainerOpened(Block root) {
+            AdaLoraTraining.trainerOpened(root);
+        }
+
+        @Override
+        public void trainerClosed(Block root) {
+            AdaLoraTraining.trainerClosed(root);
+        }
+
+        @Override
+        public void beforeStep(Block root) {
+            AdaLoraTraining.beforeStep(root);
+        }
+
+        @Override
+        public void afterStep(Block root) {
+            AdaLoraTraining.afterStep(root);
+        }
+
+        @Override
+        public NDArray beforeBackward(NDArray loss) {
+            return withOrthogonalRegularisation(loss);
+        }
+    };
 
     private AdaLoraTraining() {}
 

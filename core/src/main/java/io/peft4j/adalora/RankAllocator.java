@@ -1,6 +1,5 @@
 package io.peft4j.adalora;
 
-import io.peft4j.config.AdaLoraConfig;
 
 import java.util.ArrayList;
 import java.util.Arrays;

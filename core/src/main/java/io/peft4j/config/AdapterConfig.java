@@ -22,11 +22,13 @@ import java.util.TreeSet;
  * changed config is a new object ({@code with...} methods).
  *
  * <p>Instances come from {@link AdapterConfigs#read(java.nio.file.Path)}, {@link AdapterConfigs#parse(String,
- * String)} or the builders of {@link LoraConfig}, {@link AdaLoraConfig} and {@link IA3Config}.
+ * String)} or the builders of each method's config class ({@code io.peft4j.lora.LoraConfig},
+ * {@code io.peft4j.adalora.AdaLoraConfig}, {@code io.peft4j.ia3.IA3Config}). A method's config class extends this
+ * one with its {@link ConfigSchema}, its typed getters and its validation, using the protected helpers below.
  */
 public abstract class AdapterConfig {
 
-    private final PeftType peftType;
+    private final ConfigSchema schema;
     private final String source;
     private final Map<String, Object> json;
     private final List<String> unknownKeys;
@@ -41,31 +43,33 @@ public abstract class AdapterConfig {
     private final boolean inferenceMode;
 
     /**
-     * Checks {@code input} against PEFT 0.20's fields for {@code type}, fills absent fields with PEFT's defaults and
-     * decodes the common fields.
+     * Checks {@code input} against the fields of {@code schema}, fills absent fields with PEFT's defaults and decodes
+     * the common fields; the subclass's constructor then decodes and validates its own.
      *
+     * @param source names the config in messages: a file path, or a builder's name
      * @throws PeftConfigException when a field has the wrong JSON type or an invalid value
      */
-    AdapterConfig(PeftType type, String source, Map<String, Object> input) {
-        this.peftType = type;
+    protected AdapterConfig(ConfigSchema schema, String source, Map<String, Object> input) {
+        this.schema = schema;
         this.source = source;
-        Map<String, FieldSpec> schema = PeftSchema.fields(type);
+        PeftType type = schema.peftType();
+        Map<String, FieldSpec> fields = schema.fields();
         Map<String, Object> map = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : input.entrySet()) {
             map.put(e.getKey(), JsonValues.normalize(e.getValue()));
         }
         if (!type.jsonName().equals(map.get("peft_type"))) {
             throw new PeftConfigException(source, "peft_type", "expected \"" + type.jsonName() + "\" for "
-                    + PeftSchema.className(type) + ", got " + JsonValues.describe(map.get("peft_type")));
+                    + schema.className() + ", got " + JsonValues.describe(map.get("peft_type")));
         }
-        for (FieldSpec spec : schema.values()) {
+        for (FieldSpec spec : fields.values()) {
             if (!map.containsKey(spec.name())) {
                 map.put(spec.name(), spec.defaultValue());
             }
         }
         TreeSet<String> unknown = new TreeSet<>();
         for (Map.Entry<String, Object> e : map.entrySet()) {
-            FieldSpec spec = schema.get(e.getKey());
+            FieldSpec spec = fields.get(e.getKey());
             if (spec == null) {
                 unknown.add(e.getKey());
             } else if (!spec.accepts(e.getValue())) {
@@ -77,14 +81,14 @@ public abstract class AdapterConfig {
         this.unknownKeys = List.copyOf(unknown);
         if (!unknown.isEmpty()) {
             warn("unknown keys " + PythonRepr.repr(new ArrayList<>(unknown)) + " for "
-                    + PeftSchema.className(type) + ": PEFT " + PeftSchema.PEFT_VERSION
+                    + schema.className() + ": PEFT " + ConfigSchema.PEFT_VERSION
                     + " does not define them; peft4j ignores them but keeps them when writing the config back");
         }
 
         Object taskType = map.get("task_type");
-        if (taskType != null && !PeftSchema.TASK_TYPES.contains(taskType)) {
+        if (taskType != null && !ConfigSchema.TASK_TYPES.contains(taskType)) {
             throw PeftConfigException.peft(source, "task_type", "Invalid task type: '" + taskType
-                    + "'. Must be one of the following task types: " + String.join(", ", PeftSchema.TASK_TYPES)
+                    + "'. Must be one of the following task types: " + String.join(", ", ConfigSchema.TASK_TYPES)
                     + ".");
         }
         this.targetModules = targets("target_modules");
@@ -100,7 +104,7 @@ public abstract class AdapterConfig {
 
     /** Returns the PEFT method ({@code peft_type}). */
     public final PeftType peftType() {
-        return peftType;
+        return schema.peftType();
     }
 
     /** Returns where the config came from: a file path, or a builder's name. */
@@ -193,64 +197,77 @@ public abstract class AdapterConfig {
 
     @Override
     public String toString() {
-        return PeftSchema.className(peftType) + PythonRepr.repr(new TreeMap<>(json));
+        return schema.className() + PythonRepr.repr(new TreeMap<>(json));
     }
 
-    // ---------------------------------------------------------------- for subclasses in this package
+    // ---------------------------------------------------------------- for subclasses
+
+    /**
+     * Throws when the config uses a PEFT feature peft4j does not implement (see {@link #unsupported(String)}); checked
+     * after validation, whenever a config is read or built. None by default.
+     */
+    protected void checkSupported() {}
 
     /** Makes a config of the same class from {@code json}, with the same source. */
-    abstract AdapterConfig rebuild(Map<String, Object> json);
+    protected abstract AdapterConfig rebuild(Map<String, Object> json);
 
     /** Returns a copy whose JSON has {@code key} set to {@code value} (any Java value {@link JsonValues} takes). */
-    final AdapterConfig with(String key, Object value) {
+    protected final AdapterConfig with(String key, Object value) {
         Map<String, Object> map = toJsonMap();
         map.put(key, JsonValues.normalize(value));
         return rebuild(map);
     }
 
     /** Returns the stored JSON value of a key. */
-    final Object value(String key) {
+    protected final Object value(String key) {
         return json.get(key);
     }
 
     /** Records a warning, prefixed with the source. */
-    final void warn(String message) {
+    protected final void warn(String message) {
         warnings.add(source + ": " + message);
     }
 
     /** An error about {@code key}. */
-    final PeftConfigException error(String key, String detail) {
+    protected final PeftConfigException error(String key, String detail) {
         return new PeftConfigException(source, key, detail);
     }
 
+    /** An error saying that the value of {@code key} is a PEFT feature peft4j does not implement yet. */
+    protected final PeftConfigException unsupported(String key) {
+        return new PeftConfigException(source, key,
+                "value " + PythonJsonWriter.dumps(json.get(key)).replaceAll("\\s*\\n\\s*", " ")
+                        + " is not supported by peft4j yet");
+    }
+
     /** An error about {@code key} that PEFT raises with {@code peftMessage}. */
-    final PeftConfigException peftError(String key, String peftMessage) {
+    protected final PeftConfigException peftError(String key, String peftMessage) {
         return PeftConfigException.peft(source, key, peftMessage);
     }
 
-    final boolean bool(String key) {
+    protected final boolean bool(String key) {
         return (Boolean) json.get(key);
     }
 
-    final String string(String key) {
+    protected final String string(String key) {
         return (String) json.get(key);
     }
 
-    final double number(String key) {
+    protected final double number(String key) {
         return ((Number) json.get(key)).doubleValue();
     }
 
-    final int integer(String key) {
+    protected final int integer(String key) {
         return toInt(key, json.get(key));
     }
 
     /** Returns a nullable integer field. */
-    final Integer nullableInteger(String key) {
+    protected final Integer nullableInteger(String key) {
         Object v = json.get(key);
         return v == null ? null : toInt(key, v);
     }
 
-    final int toInt(String key, Object integral) {
+    protected final int toInt(String key, Object integral) {
         if (integral instanceof Long && (Long) integral == ((Long) integral).intValue()) {
             return ((Long) integral).intValue();
         }
@@ -260,7 +277,7 @@ public abstract class AdapterConfig {
 
     /** Decodes a target-modules-like field; {@code null} stays {@code null}. */
     @SuppressWarnings("unchecked")
-    final TargetModules targets(String key) {
+    protected final TargetModules targets(String key) {
         Object v = json.get(key);
         if (v == null) {
             return null;
@@ -269,12 +286,12 @@ public abstract class AdapterConfig {
     }
 
     @SuppressWarnings("unchecked")
-    static List<String> stringList(Object list) {
+    protected static List<String> stringList(Object list) {
         return List.copyOf((List<String>) list);
     }
 
     /** Python truthiness of a JSON value: null, false, 0, 0.0, "", [] and {} are false. */
-    static boolean truthy(Object v) {
+    protected static boolean truthy(Object v) {
         if (v == null) {
             return false;
         }
@@ -333,18 +350,20 @@ public abstract class AdapterConfig {
     public abstract static class AbstractBuilder<C extends AdapterConfig, B extends AbstractBuilder<C, B>> {
 
         /** The JSON being assembled; absent keys get PEFT's defaults when built. */
-        final Map<String, Object> json = new LinkedHashMap<>();
-        private final PeftType type;
+        private final Map<String, Object> json = new LinkedHashMap<>();
+        private final ConfigSchema schema;
 
-        AbstractBuilder(PeftType type) {
-            this.type = type;
-            json.put("peft_type", type.jsonName());
+        /** Starts a builder of configs with {@code schema}. */
+        protected AbstractBuilder(ConfigSchema schema) {
+            this.schema = schema;
+            json.put("peft_type", schema.peftType().jsonName());
         }
 
-        abstract B self();
+        /** This builder. */
+        protected abstract B self();
 
         /** Makes the config from the assembled JSON. */
-        abstract C create(String source, Map<String, Object> json);
+        protected abstract C create(String source, Map<String, Object> json);
 
         /** Sets {@code target_modules} to a list of module names. */
         public B targetModules(List<String> names) {
@@ -413,7 +432,7 @@ public abstract class AdapterConfig {
          *     implement
          */
         public C build() {
-            C config = create(PeftSchema.className(type) + " builder", json);
+            C config = create(schema.className() + " builder", json);
             return AdapterConfigs.accept(config);
         }
     }

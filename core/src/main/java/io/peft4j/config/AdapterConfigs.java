@@ -1,6 +1,8 @@
 package io.peft4j.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.peft4j.log.PeftLog;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -9,7 +11,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -17,28 +18,20 @@ import java.util.function.Consumer;
 /**
  * Reads and writes {@code adapter_config.json} as PEFT 0.20 does.
  *
- * <p>Reading parses the JSON (as Python's {@code json.load}: NaN and Infinity allowed), picks the config class
- * from {@code peft_type}, validates as PEFT, then {@link #checkSupported(AdapterConfig) checks} that peft4j
- * implements every feature used. Unknown keys are a warning, as in PEFT. Writing produces the bytes PEFT's
- * {@code save_pretrained} writes ({@code json.dumps(d, indent=2, sort_keys=True)}, no trailing newline), so
- * {@code write(read(file))} reproduces a PEFT-written file byte for byte.
+ * <p>Reading parses the JSON (as Python's {@code json.load}: NaN and Infinity allowed), asks the {@link PeftMethod}
+ * registered for its {@code peft_type} to make the config (validated as PEFT validates it), then
+ * {@link #checkSupported(AdapterConfig) checks} that peft4j implements every feature used. Unknown keys are a
+ * warning, as in PEFT. Writing produces the bytes PEFT's {@code save_pretrained} writes
+ * ({@code json.dumps(d, indent=2, sort_keys=True)}, no trailing newline), so {@code write(read(file))} reproduces a
+ * PEFT-written file byte for byte.
  */
 public final class AdapterConfigs {
 
     /** The file name PEFT uses ({@code CONFIG_NAME}). */
     public static final String CONFIG_NAME = "adapter_config.json";
 
-    /**
-     * Where warnings go. Tests replace it to capture them; it will route to peft4j's logger once that exists.
-     */
-    static volatile Consumer<String> warningSink = message -> io.peft4j.log.PeftLog.get(AdapterConfigs.class)
-            .warn("{}", message);
-
-    /**
-     * Opt-in switch for DoRA ({@code use_dora: true}): off until peft4j's adapter layers implement it; then the
-     * only change needed is here.
-     */
-    static volatile boolean doraSupported = true;
+    /** Where warnings go: peft4j's log. Tests replace it to capture them. */
+    static volatile Consumer<String> warningSink = message -> PeftLog.get(AdapterConfigs.class).warn("{}", message);
 
     private AdapterConfigs() {}
 
@@ -109,21 +102,12 @@ public final class AdapterConfigs {
             throw new PeftConfigException(source, "peft_type", "expected a string (one of "
                     + PeftType.supportedNames() + "), got " + JsonValues.describe(type));
         }
-        PeftType peftType;
-        try {
-            peftType = PeftType.fromJson((String) type);
-        } catch (IllegalArgumentException e) {
+        PeftMethod method = PeftMethods.find((String) type);
+        if (method == null) {
             throw new PeftConfigException(source, "peft_type", "value \"" + type
                     + "\" is not supported by peft4j; supported values: " + PeftType.supportedNames());
         }
-        switch (peftType) {
-            case LORA:
-                return new LoraConfig(source, map);
-            case ADALORA:
-                return new AdaLoraConfig(source, map);
-            default:
-                return new IA3Config(source, map);
-        }
+        return method.parseConfig(source, map);
     }
 
     /** Checks support, then emits the warnings found while validating. */
@@ -136,53 +120,13 @@ public final class AdapterConfigs {
     }
 
     /**
-     * Throws when the config uses a PEFT feature peft4j does not implement. This is the one list of such
-     * features: for LoRA and AdaLoRA, {@code use_dora} (unless enabled), {@code use_qalora},
-     * {@code init_lora_weights} other than true, false or "gaussian" (PiSSA, OLoRA, LoftQ, EVA, CorDA, ...),
-     * {@code layer_replication}, {@code target_parameters}, {@code trainable_token_indices},
-     * {@code alora_invocation_tokens}, {@code arrow_config}, {@code use_bdlora}, {@code lora_ga_config},
-     * {@code monteclora_config} and {@code velora_config}. IA3 has none.
-     *
-     * <p>Allowed although peft4j does nothing with them, as PEFT does nothing with them for plain (non-Megatron,
-     * non-quantized) models: {@code megatron_config}, {@code qalora_group_size}, and a {@code loftq_config},
-     * {@code eva_config} or {@code corda_config} that PEFT ignores because {@code init_lora_weights} does not ask
-     * for it (PEFT warns, and so does peft4j).
+     * Throws when the config uses a PEFT feature peft4j does not implement (each config class knows its own; for
+     * LoRA and AdaLoRA see {@code LoraConfig}'s class comment).
      *
      * @throws PeftConfigException naming the first unsupported field
      */
     public static void checkSupported(AdapterConfig config) {
-        if (!(config instanceof LoraConfig)) {
-            return;
-        }
-        LoraConfig lora = (LoraConfig) config;
-        if (lora.useDora() && !doraSupported) {
-            throw unsupported(config, "use_dora");
-        }
-        if (Boolean.TRUE.equals(config.jsonValue("use_qalora"))) {
-            throw unsupported(config, "use_qalora");
-        }
-        if (lora.initLoraWeights() == null) {
-            throw unsupported(config, "init_lora_weights");
-        }
-        for (String key : List.of("layer_replication", "trainable_token_indices", "alora_invocation_tokens",
-                "arrow_config", "lora_ga_config", "monteclora_config", "velora_config")) {
-            if (config.jsonValue(key) != null) {
-                throw unsupported(config, key);
-            }
-        }
-        if (AdapterConfig.truthy(config.jsonValue("target_parameters"))) {
-            throw unsupported(config, "target_parameters");
-        }
-        Object bdlora = config.jsonValue("use_bdlora");
-        if (bdlora != null && !Boolean.FALSE.equals(bdlora)) {
-            throw unsupported(config, "use_bdlora");
-        }
-    }
-
-    private static PeftConfigException unsupported(AdapterConfig config, String key) {
-        return new PeftConfigException(config.source(), key,
-                "value " + PythonJsonWriter.dumps(config.jsonValue(key)).replaceAll("\\s*\\n\\s*", " ")
-                        + " is not supported by peft4j yet");
+        config.checkSupported();
     }
 
     /**

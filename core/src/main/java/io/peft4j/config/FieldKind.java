@@ -4,8 +4,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
-/** The JSON shapes a known {@code adapter_config.json} field may take (its Python type hint, made strict). */
-enum FieldKind {
+/**
+ * The JSON shapes a known {@code adapter_config.json} field may take (its Python type hint, made strict); a method
+ * declares its fields with them in its {@link ConfigSchema}.
+ */
+public enum FieldKind {
     BOOLEAN("a boolean", v -> v instanceof Boolean),
     INTEGER("an integer", JsonValues::isInteger),
     NUMBER("a number", JsonValues::isNumber),

@@ -8,9 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import io.peft4j.lora.AdapterParameters;
-import io.peft4j.tuner.ModuleAdapter;
-import io.peft4j.tuner.WeightUpdate;
+import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.WeightUpdate;
 
 import java.util.Map;
 

@@ -2,18 +2,39 @@ package io.peft4j.instrument;
 
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
-import io.peft4j.adalora.AdaLoraTraining;
+import io.peft4j.config.PeftMethod;
+import io.peft4j.config.PeftMethods;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * What the training advice calls, with or without the agent: tracks which models are in training and runs AdaLoRA's
- * per-step rank allocation and loss regularisation. Never throws.
+ * What the training advice calls, with or without the agent: gives adapted models PEFT's trainable set back when a
+ * Trainer is created, and runs the {@link PeftMethod#trainingHook() training hooks} of the methods that have one
+ * (AdaLoRA's per-step rank allocation and loss regularisation). Never throws.
  */
 public final class TrainingHooks {
 
     private TrainingHooks() {}
+
+    /** The training hooks of the registered methods, found once. */
+    private static final class Hooks {
+        static final List<PeftMethod.TrainingHook> ALL = find();
+
+        private static List<PeftMethod.TrainingHook> find() {
+            List<PeftMethod.TrainingHook> hooks = new ArrayList<>();
+            for (PeftMethod method : PeftMethods.all()) {
+                if (method.trainingHook() != null) {
+                    hooks.add(method.trainingHook());
+                }
+            }
+            return List.copyOf(hooks);
+        }
+    }
 
     /** A Trainer was created ({@code opened}), stepped ({@code step}) or is closing ({@code closing}). */
     static void trainer(Object trainer, String event) {
@@ -22,22 +43,27 @@ public final class TrainingHooks {
             if (model == null || model.getBlock() == null) {
                 return;
             }
-            switch (event) {
-                case "opened":
-                    AdaLoraTraining.trainerOpened(model.getBlock());
-                    refreeze(model);
-                    break;
-                case "closing":
-                    AdaLoraTraining.trainerClosed(model.getBlock());
-                    break;
-                case "before-step":
-                    AdaLoraTraining.beforeStep(model.getBlock());
-                    break;
-                default:
-                    AdaLoraTraining.afterStep(model.getBlock());
+            Block root = model.getBlock();
+            for (PeftMethod.TrainingHook hook : Hooks.ALL) {
+                switch (event) {
+                    case "opened":
+                        hook.trainerOpened(root);
+                        break;
+                    case "closing":
+                        hook.trainerClosed(root);
+                        break;
+                    case "before-step":
+                        hook.beforeStep(root);
+                        break;
+                    default:
+                        hook.afterStep(root);
+                }
+            }
+            if ("opened".equals(event)) {
+                refreeze(root);
             }
         } catch (Throwable t) {
-            AdviceErrors.record("AdaLoRA's training step (" + event + ")", t);
+            AdviceErrors.record("a method's training hook (" + event + ")", t);
         }
     }
 
@@ -45,20 +71,26 @@ public final class TrainingHooks {
      * DJL's {@code newTrainer} unfreezes every parameter of a loaded model ({@code freezeParameters(false)}) just
      * before the Trainer exists; an adapted model gets PEFT's trainable set back here.
      */
-    private static void refreeze(Model model) {
-        ModelAdapters adapters = AdapterRegistry.model(model.getBlock());
+    private static void refreeze(Block root) {
+        ModelAdapters adapters = AdapterRegistry.model(root);
         if (adapters != null) {
             adapters.setActiveAdapters(adapters.activeAdapters());
         }
     }
 
-    /** The loss to back-propagate: AdaLoRA's regularisation added where an AdaLoRA model is training. */
+    /** The loss to back-propagate: with what the methods' hooks add (AdaLoRA's regularisation while training). */
     public static Object beforeBackward(Object target) {
+        if (!(target instanceof NDArray)) {
+            return target;
+        }
         try {
-            return target instanceof NDArray ? AdaLoraTraining.withOrthogonalRegularisation((NDArray) target)
-                    : target;
+            NDArray loss = (NDArray) target;
+            for (PeftMethod.TrainingHook hook : Hooks.ALL) {
+                loss = hook.beforeBackward(loss);
+            }
+            return loss;
         } catch (Throwable t) {
-            AdviceErrors.record("adding AdaLoRA's orthogonal regularisation", t);
+            AdviceErrors.record("adding a method's regularisation to the loss", t);
             return target;
         }
     }

@@ -8,7 +8,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Convolution;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
-import io.peft4j.config.InitLoraWeights;
 
 import java.util.Arrays;
 

@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
-import io.peft4j.config.InitLoraWeights;
 
 /**
  * LoRA on an embedding table ({@code IdEmbedding}, the {@code Embedding} family), as PEFT's {@code lora.Embedding}:

@@ -10,14 +10,14 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
-import io.peft4j.config.InitLoraWeights;
 
 
 /**
  * LoRA on a DJL {@link Linear}: {@code y = base(x) + B(A(dropout(x))) * scaling} with {@code A: [r, in]},
- * {@code B: [out, r]}, as PEFT's {@code lora.Linear}. Dropout applies only while training.
+ * {@code B: [out, r]}, as PEFT's {@code lora.Linear}. Dropout applies only while training. Not final because
+ * {@link DoraLinear} is LoRA on a Linear with a magnitude on top.
  */
-public final class LoraLinear extends LowRankFactors {
+public class LoraLinear extends LowRankFactors {
 
     private final float dropout;
     private volatile NDArray scaleTensor;
@@ -89,6 +89,11 @@ public final class LoraLinear extends LowRankFactors {
             scaleTensor = s;
         }
         return s;
+    }
+
+    /** The dropout probability on the adapter's input while training. */
+    protected final float dropout() {
+        return dropout;
     }
 
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */

@@ -6,19 +6,16 @@ import ai.djl.nn.convolutional.Convolution;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.transformer.IdEmbedding;
-import io.peft4j.config.AdapterConfig;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftConfigException;
+import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.match.TargetMatcher;
-import io.peft4j.tuner.AdapterFactory;
-import io.peft4j.tuner.ModuleAdapter;
 
 /**
  * Creates the LoRA adapter that fits a targeted DJL block ({@code Linear}, {@code IdEmbedding} or an
  * {@code Embedding}, {@code Conv1d/2d/3d}), with the rank and alpha its path selects.
  */
-public final class LoraModules implements AdapterFactory {
+public final class LoraModules {
 
     /** The DJL block types LoRA can target, as listed in errors. */
     public static final String SUPPORTED = "ai.djl.nn.core.Linear, ai.djl.nn.transformer.IdEmbedding, "
@@ -26,15 +23,12 @@ public final class LoraModules implements AdapterFactory {
 
     private static final PeftLog LOG = PeftLog.get(LoraModules.class);
 
-    @Override
-    public boolean supports(Block block) {
+    private LoraModules() {}
+
+    /** Whether LoRA can adapt {@code block}. */
+    static boolean supports(Block block) {
         return block instanceof Linear || block instanceof IdEmbedding || block instanceof Embedding
                 || block instanceof Convolution;
-    }
-
-    @Override
-    public String supportedBlocks() {
-        return SUPPORTED;
     }
 
     /** The rank for the module at {@code path}: the first matching {@code rank_pattern} key, else {@code r}. */
@@ -54,9 +48,8 @@ public final class LoraModules implements AdapterFactory {
         return config.useRslora() ? alpha / Math.sqrt(r) : alpha / r;
     }
 
-    @Override
-    public ModuleAdapter create(AdapterConfig adapterConfig, String name, String path, Block block) {
-        LoraConfig config = (LoraConfig) adapterConfig;
+    /** Creates LoRA adapter {@code name} for {@code block} at {@code path}. */
+    static ModuleAdapter create(LoraConfig config, String name, String path, Block block) {
         int r = rank(config, path);
         if (r <= 0) {
             throw new PeftConfigException("`r` should be a positive integer value but the value passed is " + r

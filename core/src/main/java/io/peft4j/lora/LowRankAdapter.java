@@ -2,7 +2,7 @@ package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
-import io.peft4j.tuner.ModuleAdapter;
+import io.peft4j.layer.ModuleAdapter;
 
 /** A LoRA-style adapter with factors A and B whose product (times scaling) is the weight delta. */
 public interface LowRankAdapter extends ModuleAdapter {

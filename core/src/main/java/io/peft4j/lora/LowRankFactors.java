@@ -2,7 +2,8 @@ package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
-import io.peft4j.tuner.WeightUpdate;
+import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.WeightUpdate;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,7 +21,8 @@ public abstract class LowRankFactors implements LowRankAdapter {
     private final Parameter baseWeight;
     private final Parameter loraA;
     private final Parameter loraB;
-    private final Map<String, Parameter> parameters;
+    private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, Parameter> parametersView = Collections.unmodifiableMap(parameters);
 
     /**
      * Takes ownership of the initialised factors.
@@ -36,10 +38,13 @@ public abstract class LowRankFactors implements LowRankAdapter {
         this.baseWeight = baseWeight;
         this.loraA = AdapterParameters.create(prefixA + "." + name + suffix, a);
         this.loraB = AdapterParameters.create(prefixB + "." + name + suffix, b);
-        Map<String, Parameter> params = new LinkedHashMap<>();
-        params.put(loraA.getName(), loraA);
-        params.put(loraB.getName(), loraB);
-        this.parameters = Collections.unmodifiableMap(params);
+        addParameter(loraA);
+        addParameter(loraB);
+    }
+
+    /** Adds a subclass's parameter (DoRA's magnitude, AdaLoRA's E) after A and B, in PEFT's order; in constructors. */
+    protected final void addParameter(Parameter parameter) {
+        parameters.put(parameter.getName(), parameter);
     }
 
     @Override
@@ -54,7 +59,7 @@ public abstract class LowRankFactors implements LowRankAdapter {
 
     @Override
     public Map<String, Parameter> parameters() {
-        return parameters;
+        return parametersView;
     }
 
     @Override

@@ -10,16 +10,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftType;
 import io.peft4j.config.TargetModules;
+import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.WeightUpdate;
 import io.peft4j.linalg.LowRankSvd;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.ModelAdapters;
-import io.peft4j.tuner.ModuleAdapter;
 import io.peft4j.tuner.SavedModule;
 import io.peft4j.tuner.TunedModule;
-import io.peft4j.tuner.WeightUpdate;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,6 @@
 package io.peft4j.match;
 
 import io.peft4j.config.AdapterConfig;
-import io.peft4j.config.IA3Config;
 import io.peft4j.config.PythonRepr;
 import io.peft4j.config.TargetModules;
 import java.math.BigInteger;
@@ -148,13 +147,13 @@ public final class TargetMatcher {
     }
 
     /**
-     * True when module {@code key} of an IA3 adapter is a feedforward module (its input, not its output, is
-     * rescaled), as PEFT's {@code IA3Model._check_target_module_feedforward}: a regex must match the whole key; a
-     * list entry matches any key that ends with it, without the {@code "."} boundary {@code target_modules} uses
-     * ({@code "fc2"} matches {@code "xfc2"}). {@code null} matches nothing (PEFT fails on it).
+     * True when module {@code key} of an IA3 adapter is one of its {@code feedforward_modules} {@code ff} (its
+     * input, not its output, is rescaled), as PEFT's {@code IA3Model._check_target_module_feedforward}: a regex must
+     * match the whole key; a list entry matches any key that ends with it, without the {@code "."} boundary
+     * {@code target_modules} uses ({@code "fc2"} matches {@code "xfc2"}). {@code null} matches nothing (PEFT fails on
+     * it).
      */
-    public static boolean isFeedforward(IA3Config config, String key) {
-        TargetModules ff = config.feedforwardModules();
+    public static boolean isFeedforward(TargetModules ff, String key) {
         if (ff == null) {
             return false;
         }

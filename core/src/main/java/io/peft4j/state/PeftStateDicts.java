@@ -3,13 +3,11 @@ package io.peft4j.state;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
-import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
-import io.peft4j.config.LoraBias;
-import io.peft4j.config.LoraConfig;
-import io.peft4j.config.PeftType;
+import io.peft4j.config.PeftMethod;
+import io.peft4j.config.PeftMethods;
+import io.peft4j.layer.WeightUpdate;
 import io.peft4j.tuner.ModelAdapters;
-import io.peft4j.tuner.WeightUpdate;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,32 +30,8 @@ public final class PeftStateDicts {
     public static LinkedHashMap<String, Parameter> adapterStateDict(ModelAdapters model, String adapter) {
         AdapterConfig config = model.config(adapter);
         LinkedHashMap<String, Parameter> full = model.namedParameters();
-        LinkedHashMap<String, Parameter> selected = new LinkedHashMap<>();
-        if (config.peftType() == PeftType.LORA || config.peftType() == PeftType.ADALORA) {
-            LoraBias bias = ((LoraConfig) config).bias();
-            for (Map.Entry<String, Parameter> e : full.entrySet()) {
-                String k = e.getKey();
-                if (k.contains("lora_")) {
-                    selected.put(k, e.getValue());
-                    if (bias == LoraBias.LORA_ONLY) {
-                        String biasName = k.substring(0, k.indexOf("lora_")) + "bias";
-                        if (full.containsKey(biasName)) {
-                            selected.put(biasName, full.get(biasName));
-                        }
-                    }
-                } else if (bias == LoraBias.ALL && k.contains("bias")) {
-                    selected.put(k, e.getValue());
-                }
-            }
-            selected.entrySet().removeIf(e -> !(e.getKey().contains("lora_") && e.getKey().contains(adapter)
-                    || e.getKey().contains("bias")));
-        } else if (config.peftType() == PeftType.IA3) {
-            full.forEach((k, v) -> {
-                if (k.contains("ia3_")) {
-                    selected.put(k, v);
-                }
-            });
-        }
+        PeftMethod method = PeftMethods.of(config);
+        LinkedHashMap<String, Parameter> selected = method.selectStateDict(config, adapter, full);
         List<String> modulesToSave = config.modulesToSave();
         if (modulesToSave != null && !modulesToSave.isEmpty()) {
             for (Map.Entry<String, Parameter> e : full.entrySet()) {
@@ -70,45 +44,20 @@ public final class PeftStateDicts {
             }
         }
         LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
-        String doraSuffix = "lora_magnitude_vector." + adapter + ".weight";
-        selected.forEach((k, v) -> {
-            String key = k.endsWith(doraSuffix) ? k.substring(0, k.length() - ".weight".length()) : k;
-            out.put(key.replace("." + adapter, ""), v);
-        });
+        selected.forEach((k, v) -> out.put(method.savedKey(k, adapter).replace("." + adapter, ""), v));
         return out;
     }
 
     /**
-     * The adapter's state dict as tensors: the live arrays, except that an AdaLoRA adapter with a
-     * {@code rank_pattern} has its {@code lora_A}/{@code lora_E} rows and {@code lora_B} columns cut to the kept
-     * ranks (PEFT's {@code resize_state_dict_by_rank_pattern}); those are new arrays the caller owns.
+     * The adapter's state dict as tensors: the live arrays, except those its method replaces for saving
+     * ({@link PeftMethod#resizeForSaving}: an AdaLoRA adapter with a {@code rank_pattern} has its factors cut to the
+     * kept ranks); those are new arrays the caller owns.
      */
     public static LinkedHashMap<String, NDArray> adapterTensors(ModelAdapters model, String adapter) {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
         adapterStateDict(model, adapter).forEach((k, p) -> out.put(k, p.getArray()));
         AdapterConfig config = model.config(adapter);
-        if (config instanceof AdaLoraConfig && ((AdaLoraConfig) config).rankMasks() != null) {
-            ((AdaLoraConfig) config).rankMasks().forEach((name, mask) -> {
-                int kept = (int) mask.stream().filter(Boolean::booleanValue).count();
-                String prefix = name.substring(0, name.lastIndexOf('.'));
-                for (String layer : new String[] {"lora_E", "lora_A", "lora_B"}) {
-                    NDArray t = out.get(prefix + "." + layer);
-                    int axis = "lora_B".equals(layer) ? 1 : 0;
-                    if (t == null || t.getShape().get(axis) == kept || t.getShape().get(axis) != mask.size()) {
-                        continue;
-                    }
-                    long[] keep = new long[kept];
-                    for (int i = 0, j = 0; i < mask.size(); i++) {
-                        if (mask.get(i)) {
-                            keep[j++] = i;
-                        }
-                    }
-                    NDArray index = t.getManager().create(keep);
-                    out.put(prefix + "." + layer, t.get(new NDIndex(axis == 0 ? "{}" : ":, {}", index)));
-                    index.close();
-                }
-            });
-        }
+        PeftMethods.of(config).resizeForSaving(config, out);
         return out;
     }
 
@@ -124,7 +73,8 @@ public final class PeftStateDicts {
                 }
             }
         }
-        String prefix = config.peftType() == PeftType.IA3 ? "ia3_" : "lora_";
+        PeftMethod method = PeftMethods.of(config);
+        String prefix = method.prefix();
         int at = k.indexOf(prefix);
         if (at >= 0) {
             String suffix = k.substring(at + prefix.length());
@@ -136,10 +86,7 @@ public final class PeftStateDicts {
                 k = k + "." + adapter;
             }
         }
-        if (k.endsWith("lora_magnitude_vector." + adapter)) {
-            k = k + ".weight";
-        }
-        return k;
+        return method.modelKey(k, adapter);
     }
 
     /**

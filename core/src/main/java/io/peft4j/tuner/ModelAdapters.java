@@ -5,15 +5,16 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;
-import io.peft4j.config.LoraBias;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.config.PeftConfigException;
-import io.peft4j.log.PeftLog;
+import io.peft4j.config.PeftMethod;
+import io.peft4j.config.PeftMethods;
 import io.peft4j.config.TargetModules;
+import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.log.PeftLog;
 import io.peft4j.match.MatchResult;
 import io.peft4j.match.TargetMatcher;
-import io.peft4j.model.ModuleNode;
 import io.peft4j.model.BlockShapes;
+import io.peft4j.model.ModuleNode;
 import io.peft4j.model.ModuleTree;
 import io.peft4j.model.TorchParameterNames;
 
@@ -21,10 +22,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
@@ -108,19 +107,19 @@ public final class ModelAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
         }
-        AdapterFactory factory = AdapterFactories.forType(config.peftType());
+        PeftMethod method = PeftMethods.of(config);
         ModuleTree tree = ModuleTree.of(root);
         List<ModuleNode> targets = findTargets(tree, config);
         for (ModuleNode node : targets) {
-            if (!factory.supports(node.block())) {
+            if (!method.supports(node.block())) {
                 throw new PeftConfigException("Target module '" + node.path() + "' ("
                         + node.block().getClass().getName() + ") is not supported. Currently, only the following "
-                        + "modules are supported: " + factory.supportedBlocks() + ".");
+                        + "modules are supported: " + method.supportedBlocks() + ".");
             }
         }
         List<String> paths = new ArrayList<>();
         targets.forEach(t -> paths.add(t.path()));
-        factory.validate(config, paths);
+        method.validate(config, paths);
         List<TunedModule> created = new ArrayList<>();
         List<TunedModule> touched = new ArrayList<>();
         try {
@@ -130,7 +129,7 @@ public final class ModelAdapters {
                     module = new TunedModule(node.path(), node.block());
                     created.add(module);
                 }
-                module.addAdapter(factory.create(config, name, node.path(), node.block()));
+                module.addAdapter(method.createAdapter(config, name, node.path(), node.block()));
                 touched.add(module);
             }
         } catch (RuntimeException e) {
@@ -497,12 +496,9 @@ public final class ModelAdapters {
 
     /** Applies PEFT's {@code _mark_only_adapters_as_trainable} to the base parameters. */
     private void applyBaseTrainability() {
-        Set<LoraBias> modes = new LinkedHashSet<>();
+        List<AdapterConfig> activeConfigs = new ArrayList<>();
         for (String name : active) {
-            AdapterConfig config = configs.get(name);
-            if (config instanceof LoraConfig) {
-                modes.add(((LoraConfig) config).bias());
-            }
+            activeConfigs.add(configs.get(name));
         }
         ModuleTree tree = ModuleTree.of(root);
         for (ModuleNode node : tree.nodes()) {
@@ -511,8 +507,10 @@ public final class ModelAdapters {
             for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
                 String torch = TorchParameterNames.torchName(node.block(), p.getKey());
                 String fullName = node.child(module == null ? torch : "base_layer." + torch);
-                boolean trainable = !wrapped && (modes.contains(LoraBias.ALL) && fullName.contains("bias")
-                        || modes.contains(LoraBias.LORA_ONLY) && module != null && "bias".equals(torch));
+                boolean trainable = false;
+                for (AdapterConfig config : wrapped ? List.<AdapterConfig>of() : activeConfigs) {
+                    trainable |= PeftMethods.of(config).trainsBaseParameter(config, fullName, torch, module != null);
+                }
                 Parameter parameter = p.getValue();
                 if (parameter.requiresGradient() != trainable) {
                     parameter.freeze(!trainable);

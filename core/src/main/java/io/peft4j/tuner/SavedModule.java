@@ -6,7 +6,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.peft4j.lora.AdapterParameters;
+import io.peft4j.layer.AdapterParameters;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -6,6 +6,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.peft4j.layer.ModuleAdapter;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -12,7 +12,6 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.peft4j.Peft;
-import io.peft4j.config.AdaLoraConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.golden.DjlTestCase;
 import io.peft4j.golden.GoldenCase;

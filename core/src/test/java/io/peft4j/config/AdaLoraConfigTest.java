@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.adalora.AdaLoraConfig;
+import io.peft4j.lora.LoraConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

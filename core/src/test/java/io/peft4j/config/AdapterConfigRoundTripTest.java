@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peft4j.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.peft4j.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -115,19 +116,6 @@ class ConfigErrorsTest {
         PeftConfigException e = parseFails(lora("\"" + field + "\": " + value));
         assertNames(e, field);
         assertTrue(e.getMessage().endsWith("is not supported by peft4j yet"), e.getMessage());
-    }
-
-    @Test
-    void useDoraMessageShowsTheValueWhenSwitchedOff() {
-        boolean before = AdapterConfigs.doraSupported;
-        AdapterConfigs.doraSupported = false;
-        try {
-            PeftConfigException e = parseFails(lora("\"use_dora\": true"));
-            assertEquals("my/adapter_config.json: field \"use_dora\": value true is not supported by peft4j yet",
-                    e.getMessage());
-        } finally {
-            AdapterConfigs.doraSupported = before;
-        }
     }
 
     @Test

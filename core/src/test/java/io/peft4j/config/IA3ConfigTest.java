@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.peft4j.ia3.IA3Config;
 import java.util.List;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;

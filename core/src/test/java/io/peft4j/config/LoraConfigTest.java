@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.peft4j.lora.InitLoraWeights;
+import io.peft4j.lora.LoraBias;
+import io.peft4j.lora.LoraConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.peft4j.lora.InitLoraWeights;
+import io.peft4j.lora.LoraBias;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

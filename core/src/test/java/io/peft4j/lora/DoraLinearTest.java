@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import io.peft4j.Peft;
-import io.peft4j.config.InitLoraWeights;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.golden.GoldenCase;
 import io.peft4j.tuner.ModelAdapters;
 import org.junit.jupiter.api.AfterEach;

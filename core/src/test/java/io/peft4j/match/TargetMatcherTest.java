@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.peft4j.config.AdaLoraConfig;
+import io.peft4j.adalora.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.GoldenFiles;
-import io.peft4j.config.IA3Config;
-import io.peft4j.config.LoraConfig;
 import io.peft4j.config.TargetModules;
+import io.peft4j.ia3.IA3Config;
+import io.peft4j.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -257,12 +257,13 @@ class TargetMatcherTest {
     void feedforwardUsesAPlainSuffix() {
         IA3Config config = IA3Config.builder().targetModules(List.of("fc1", "fc2"))
                 .feedforwardModules(List.of("fc2")).build();
-        assertTrue(TargetMatcher.isFeedforward(config, "fc2"));
-        assertTrue(TargetMatcher.isFeedforward(config, "model.xfc2"), "no '.' boundary, as in PEFT");
-        assertFalse(TargetMatcher.isFeedforward(config, "fc1"));
+        assertTrue(TargetMatcher.isFeedforward(config.feedforwardModules(), "fc2"));
+        assertTrue(TargetMatcher.isFeedforward(config.feedforwardModules(), "model.xfc2"),
+                "no '.' boundary, as in PEFT");
+        assertFalse(TargetMatcher.isFeedforward(config.feedforwardModules(), "fc1"));
         IA3Config regex = IA3Config.builder().targetModules(".*").feedforwardModules("fc.").build();
-        assertTrue(TargetMatcher.isFeedforward(regex, "fc2"));
-        assertFalse(TargetMatcher.isFeedforward(regex, "model.fc2"));
+        assertTrue(TargetMatcher.isFeedforward(regex.feedforwardModules(), "fc2"));
+        assertFalse(TargetMatcher.isFeedforward(regex.feedforwardModules(), "model.fc2"));
     }
 
     // ------------------------------------------------------------ the golden cases
@@ -315,8 +316,8 @@ class TargetMatcherTest {
     @Test
     void goldenIa3FeedforwardIsFc2() {
         IA3Config config = (IA3Config) AdapterConfigs.read(GoldenFiles.dir().resolve("d_ia3_mlp"));
-        assertTrue(TargetMatcher.isFeedforward(config, "fc2"));
-        assertFalse(TargetMatcher.isFeedforward(config, "fc1"));
+        assertTrue(TargetMatcher.isFeedforward(config.feedforwardModules(), "fc2"));
+        assertFalse(TargetMatcher.isFeedforward(config.feedforwardModules(), "fc1"));
     }
 
     @Test

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -71,6 +73,27 @@ class AgentJarTest {
                             () -> "Premain-Class " + premain + " is not in the jar"),
                     () -> assertTrue(agent != null && jar.getEntry(agent.replace('.', '/') + ".class") != null,
                             () -> "Agent-Class " + agent + " is not in the jar"));
+        }
+    }
+
+    @Test
+    void registersEveryPeftMethodForTheServiceLoader() throws IOException {
+        try (JarFile jar = new JarFile(ItEnvironment.agentJar().toFile())) {
+            JarEntry services = jar.getJarEntry("META-INF/services/io.peft4j.config.PeftMethod");
+            assertNotNull(services, "the agent jar does not register the PEFT methods");
+            List<String> methods = new ArrayList<>();
+            try (InputStream in = jar.getInputStream(services)) {
+                for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    if (!line.isBlank() && !line.startsWith("#")) {
+                        methods.add(line.trim());
+                    }
+                }
+            }
+            assertEquals(List.of("io.peft4j.lora.LoraMethod", "io.peft4j.ia3.Ia3Method",
+                    "io.peft4j.adalora.AdaLoraMethod"), methods);
+            for (String method : methods) {
+                assertNotNull(jar.getEntry(method.replace('.', '/') + ".class"), method + " is not in the jar");
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-package io.peft4j.config;
+package io.peft4j.lora;
 
 import java.util.Locale;
 
@@ -7,7 +7,7 @@ import java.util.Locale;
  *
  * <p>PEFT also accepts {@code "pissa"}, {@code "pissa_niter_N"}, {@code "olora"}, {@code "loftq"}, {@code "eva"},
  * {@code "corda"}, {@code "orthogonal"} and others; those are rejected by
- * {@link AdapterConfigs#checkSupported(AdapterConfig)}. As in PEFT's {@code reset_lora_parameters},
+ * {@code AdapterConfigs.checkSupported}. As in PEFT's {@code reset_lora_parameters},
  * {@code "gaussian"} is matched case-insensitively.
  */
 public enum InitLoraWeights {

@@ -1,4 +1,12 @@
-package io.peft4j.config;
+package io.peft4j.ia3;
+
+import static io.peft4j.config.FieldKind.BOOLEAN;
+import static io.peft4j.config.FieldKind.STRING_OR_STRING_LIST;
+
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
+import io.peft4j.config.PeftType;
+import io.peft4j.config.TargetModules;
 
 import java.util.HashSet;
 import java.util.List;
@@ -14,12 +22,19 @@ import java.util.Map;
  */
 public final class IA3Config extends AdapterConfig {
 
+    /** The fields PEFT 0.20 writes for an {@code IA3Config}. */
+    public static final ConfigSchema SCHEMA = ConfigSchema.builder(PeftType.IA3, "IA3Config")
+            .field("feedforward_modules", STRING_OR_STRING_LIST, true, null)
+            .field("fan_in_fan_out", BOOLEAN, false, false)
+            .field("init_ia3_weights", BOOLEAN, false, true)
+            .build();
+
     private final TargetModules feedforwardModules;
     private final boolean fanInFanOut;
     private final boolean initIa3Weights;
 
     IA3Config(String source, Map<String, Object> json) {
-        super(PeftType.IA3, source, json);
+        super(SCHEMA, source, json);
         this.feedforwardModules = targets("feedforward_modules");
         this.fanInFanOut = bool("fan_in_fan_out");
         this.initIa3Weights = bool("init_ia3_weights");
@@ -69,7 +84,7 @@ public final class IA3Config extends AdapterConfig {
     }
 
     @Override
-    AdapterConfig rebuild(Map<String, Object> json) {
+    protected AdapterConfig rebuild(Map<String, Object> json) {
         return new IA3Config(source(), json);
     }
 
@@ -77,16 +92,16 @@ public final class IA3Config extends AdapterConfig {
     public static final class Builder extends AbstractBuilder<IA3Config, Builder> {
 
         Builder() {
-            super(PeftType.IA3);
+            super(SCHEMA);
         }
 
         @Override
-        Builder self() {
+        protected Builder self() {
             return this;
         }
 
         @Override
-        IA3Config create(String source, Map<String, Object> json) {
+        protected IA3Config create(String source, Map<String, Object> json) {
             return new IA3Config(source, json);
         }
 

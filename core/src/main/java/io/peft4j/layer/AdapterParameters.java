@@ -1,4 +1,4 @@
-package io.peft4j.lora;
+package io.peft4j.layer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;

@@ -1,4 +1,4 @@
-package io.peft4j.config;
+package io.peft4j.lora;
 
 /**
  * LoRA's {@code bias} field: which bias terms train (and are saved) along with the adapter.

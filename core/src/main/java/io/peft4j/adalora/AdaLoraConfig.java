@@ -1,4 +1,14 @@
-package io.peft4j.config;
+package io.peft4j.adalora;
+
+import static io.peft4j.config.FieldKind.BOOLEAN_LIST_MAP;
+import static io.peft4j.config.FieldKind.INTEGER;
+import static io.peft4j.config.FieldKind.NUMBER;
+
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
+import io.peft4j.config.PeftType;
+import io.peft4j.config.TargetModules;
+import io.peft4j.lora.LoraConfig;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,6 +30,21 @@ import java.util.Map;
  */
 public final class AdaLoraConfig extends LoraConfig {
 
+    /** The fields PEFT 0.20 writes for an {@code AdaLoraConfig}: LoRA's, AdaLoRA's, and masks as rank_pattern. */
+    public static final ConfigSchema SCHEMA = LoraConfig.SCHEMA.extend(PeftType.ADALORA, "AdaLoraConfig")
+            .field("target_r", INTEGER, false, 8L)
+            .field("init_r", INTEGER, false, 12L)
+            .field("tinit", INTEGER, false, 0L)
+            .field("tfinal", INTEGER, false, 0L)
+            .field("deltaT", INTEGER, false, 1L)
+            .field("beta1", NUMBER, false, 0.85)
+            .field("beta2", NUMBER, false, 0.85)
+            .field("orth_reg_weight", NUMBER, false, 0.5)
+            .field("total_step", INTEGER, true, null)
+            // AdaLoRA's rank_pattern maps "<module>.lora_E" to the mask of kept ranks, and defaults to None.
+            .field("rank_pattern", BOOLEAN_LIST_MAP, true, null)
+            .build();
+
     /**
      * The {@code f"{self.peft_type}"} prefix of AdaLoRA's messages: {@code PeftType} is a {@code (str, Enum)}, which
      * Python 3.11 and later format as {@code PeftType.ADALORA} (3.10 printed {@code ADALORA}).
@@ -38,7 +63,7 @@ public final class AdaLoraConfig extends LoraConfig {
     private final Map<String, List<Boolean>> rankMasks;
 
     AdaLoraConfig(String source, Map<String, Object> json) {
-        super(PeftType.ADALORA, source, json);
+        super(SCHEMA, source, json);
         this.targetR = integer("target_r");
         this.initR = integer("init_r");
         this.tinit = integer("tinit");
@@ -72,6 +97,14 @@ public final class AdaLoraConfig extends LoraConfig {
         if (initR < 0) {
             throw peftError("init_r", "`r` should be a positive integer or 0, but the value passed is " + initR);
         }
+    }
+
+    /** AdaLoRA's {@code rank_pattern} holds masks: the rank of an entry is the number of ranks its mask keeps. */
+    @Override
+    protected Map<String, Integer> decodeRankPattern(Object v) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        masks(v).forEach((key, mask) -> out.put(key, (int) mask.stream().filter(Boolean::booleanValue).count()));
+        return Collections.unmodifiableMap(out);
     }
 
     private static Map<String, List<Boolean>> masks(Object v) {
@@ -188,7 +221,7 @@ public final class AdaLoraConfig extends LoraConfig {
     }
 
     @Override
-    AdapterConfig rebuild(Map<String, Object> json) {
+    protected AdapterConfig rebuild(Map<String, Object> json) {
         return new AdaLoraConfig(source(), json);
     }
 
@@ -196,16 +229,16 @@ public final class AdaLoraConfig extends LoraConfig {
     public static final class Builder extends AbstractLoraBuilder<AdaLoraConfig, Builder> {
 
         Builder() {
-            super(PeftType.ADALORA);
+            super(SCHEMA);
         }
 
         @Override
-        Builder self() {
+        protected Builder self() {
             return this;
         }
 
         @Override
-        AdaLoraConfig create(String source, Map<String, Object> json) {
+        protected AdaLoraConfig create(String source, Map<String, Object> json) {
             return new AdaLoraConfig(source, json);
         }
 

@@ -1,4 +1,27 @@
-package io.peft4j.config;
+package io.peft4j.lora;
+
+import static io.peft4j.config.FieldKind.ANY;
+import static io.peft4j.config.FieldKind.BOOLEAN;
+import static io.peft4j.config.FieldKind.BOOLEAN_OR_STRING;
+import static io.peft4j.config.FieldKind.INTEGER;
+import static io.peft4j.config.FieldKind.INTEGER_LIST;
+import static io.peft4j.config.FieldKind.INTEGER_MAP;
+import static io.peft4j.config.FieldKind.INTEGER_OR_INTEGER_LIST;
+import static io.peft4j.config.FieldKind.LIST;
+import static io.peft4j.config.FieldKind.NUMBER;
+import static io.peft4j.config.FieldKind.NUMBER_MAP;
+import static io.peft4j.config.FieldKind.OBJECT;
+import static io.peft4j.config.FieldKind.OBJECT_OR_LIST;
+import static io.peft4j.config.FieldKind.STRING;
+import static io.peft4j.config.FieldKind.STRING_LIST;
+import static io.peft4j.config.FieldKind.STRING_OR_STRING_LIST;
+
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
+import io.peft4j.config.PeftConfigException;
+import io.peft4j.config.PeftType;
+import io.peft4j.config.PythonRepr;
+import io.peft4j.config.TargetModules;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -10,13 +33,62 @@ import java.util.Map;
  *
  * <p>Validated as PEFT 0.20's {@code LoraConfig.__post_init__} does, plus the checks PEFT only makes when the
  * adapter is injected ({@code bias} value, {@code r > 0}), so that a bad config fails when read. Not final only
- * because {@link AdaLoraConfig} extends it, as in PEFT; it cannot be extended outside this package.
+ * because {@code AdaLoraConfig} extends it, as in PEFT.
+ *
+ * <p>PEFT features peft4j does not implement are refused when the config is read or built (this is the one list of
+ * them, for LoRA and AdaLoRA): {@code use_qalora}, {@code init_lora_weights} other than true, false or "gaussian"
+ * (PiSSA, OLoRA, LoftQ, EVA, CorDA, ...), {@code layer_replication}, {@code target_parameters},
+ * {@code trainable_token_indices}, {@code alora_invocation_tokens}, {@code arrow_config}, {@code use_bdlora},
+ * {@code lora_ga_config}, {@code monteclora_config} and {@code velora_config}. Allowed although peft4j does nothing
+ * with them, as PEFT does nothing with them for plain (non-Megatron, non-quantized) models: {@code megatron_config},
+ * {@code qalora_group_size}, and a {@code loftq_config}, {@code eva_config} or {@code corda_config} that PEFT ignores
+ * because {@code init_lora_weights} does not ask for it (PEFT warns, and so does peft4j).
  *
  * <pre>{@code
  * LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).targetModules(List.of("fc1")).build();
  * }</pre>
  */
 public class LoraConfig extends AdapterConfig {
+
+    /** The fields PEFT 0.20 writes for a {@code LoraConfig}. */
+    public static final ConfigSchema SCHEMA = ConfigSchema.builder(PeftType.LORA, "LoraConfig")
+            .field("r", INTEGER, false, 8L)
+            .field("lora_alpha", NUMBER, false, 8L)
+            .field("lora_dropout", NUMBER, false, 0.0)
+            .field("fan_in_fan_out", BOOLEAN, false, false)
+            .field("bias", STRING, false, "none")
+            .field("use_rslora", BOOLEAN, false, false)
+            .field("init_lora_weights", BOOLEAN_OR_STRING, false, true)
+            .field("layers_to_transform", INTEGER_OR_INTEGER_LIST, true, null)
+            .field("layers_pattern", STRING_OR_STRING_LIST, true, null)
+            .field("rank_pattern", INTEGER_MAP, true, Map.of())
+            .field("alpha_pattern", NUMBER_MAP, true, Map.of())
+            .field("megatron_config", OBJECT, true, null)
+            .field("megatron_core", STRING, true, "megatron.core")
+            .field("trainable_token_indices", OBJECT_OR_LIST, true, null)
+            .field("loftq_config", OBJECT, true, Map.of())
+            .field("eva_config", OBJECT, true, null)
+            .field("corda_config", OBJECT, true, null)
+            .field("lora_ga_config", OBJECT, true, null)
+            .field("use_dora", BOOLEAN, false, false)
+            .field("velora_config", OBJECT, true, null)
+            .field("alora_invocation_tokens", INTEGER_LIST, true, null)
+            .field("use_qalora", BOOLEAN, false, false)
+            .field("qalora_group_size", INTEGER, false, 16L)
+            .field("monteclora_config", OBJECT, true, null)
+            .field("layer_replication", LIST, true, null)
+            .field("lora_bias", BOOLEAN, false, false)
+            .field("target_parameters", STRING_LIST, true, null)
+            .field("use_bdlora", ANY, true, null)
+            .field("arrow_config", OBJECT, true, null)
+            .field("ensure_weight_tying", BOOLEAN, false, false)
+            .build();
+
+    /**
+     * Opt-in switch for DoRA ({@code use_dora: true}), from before peft4j's layers implemented it; tests turn it off
+     * to check the refusal.
+     */
+    static volatile boolean doraSupported = true;
 
     private final int r;
     private final double loraAlpha;
@@ -31,11 +103,12 @@ public class LoraConfig extends AdapterConfig {
     private final boolean useDora;
 
     LoraConfig(String source, Map<String, Object> json) {
-        this(PeftType.LORA, source, json);
+        this(SCHEMA, source, json);
     }
 
-    LoraConfig(PeftType type, String source, Map<String, Object> json) {
-        super(type, source, json);
+    /** Decodes and validates a config of {@code schema}: this class's, or a subclass's that extends it. */
+    protected LoraConfig(ConfigSchema schema, String source, Map<String, Object> json) {
+        super(schema, source, json);
         this.r = integer("r");
         this.loraAlpha = number("lora_alpha");
         this.loraDropout = number("lora_dropout");
@@ -44,7 +117,7 @@ public class LoraConfig extends AdapterConfig {
         this.fanInFanOut = bool("fan_in_fan_out");
         this.loraBias = bool("lora_bias");
         this.useDora = bool("use_dora");
-        this.rankPattern = type == PeftType.ADALORA ? ranksOfMasks(value("rank_pattern")) : intMap("rank_pattern");
+        this.rankPattern = decodeRankPattern(value("rank_pattern"));
         this.alphaPattern = doubleMap(value("alpha_pattern"));
         validatePostInit();
         String biasValue = string("bias");
@@ -53,7 +126,7 @@ public class LoraConfig extends AdapterConfig {
         } catch (IllegalArgumentException e) {
             throw peftError("bias", e.getMessage());
         }
-        if (type == PeftType.LORA) {
+        if (schema == SCHEMA) {
             // LoraLayer.update_layer, for r and for every rank_pattern value
             if (r <= 0) {
                 throw peftError("r", positiveRankMessage(r));
@@ -129,29 +202,44 @@ public class LoraConfig extends AdapterConfig {
         }
     }
 
-    private Map<String, Integer> intMap(String key) {
-        Object v = value(key);
+    /**
+     * Decodes {@code rank_pattern} (validated JSON) into ranks by pattern, for {@link #rankPattern()}. Called from
+     * the constructor, before a subclass's fields are set.
+     */
+    protected Map<String, Integer> decodeRankPattern(Object v) {
         Map<String, Integer> out = new LinkedHashMap<>();
         if (v != null) {
             for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-                out.put((String) e.getKey(), toInt(key, e.getValue()));
+                out.put((String) e.getKey(), toInt("rank_pattern", e.getValue()));
             }
         }
         return Collections.unmodifiableMap(out);
     }
 
-    private static Map<String, Integer> ranksOfMasks(Object v) {
-        Map<String, Integer> out = new LinkedHashMap<>();
-        if (v != null) {
-            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
-                int kept = 0;
-                for (Object bit : (List<?>) e.getValue()) {
-                    kept += Boolean.TRUE.equals(bit) ? 1 : 0;
-                }
-                out.put((String) e.getKey(), kept);
+    @Override
+    protected void checkSupported() {
+        if (useDora && !doraSupported) {
+            throw unsupported("use_dora");
+        }
+        if (Boolean.TRUE.equals(jsonValue("use_qalora"))) {
+            throw unsupported("use_qalora");
+        }
+        if (initLoraWeights == null) {
+            throw unsupported("init_lora_weights");
+        }
+        for (String key : List.of("layer_replication", "trainable_token_indices", "alora_invocation_tokens",
+                "arrow_config", "lora_ga_config", "monteclora_config", "velora_config")) {
+            if (jsonValue(key) != null) {
+                throw unsupported(key);
             }
         }
-        return Collections.unmodifiableMap(out);
+        if (truthy(jsonValue("target_parameters"))) {
+            throw unsupported("target_parameters");
+        }
+        Object bdlora = jsonValue("use_bdlora");
+        if (bdlora != null && !Boolean.FALSE.equals(bdlora)) {
+            throw unsupported("use_bdlora");
+        }
     }
 
     private static Map<String, Double> doubleMap(Object v) {
@@ -168,7 +256,7 @@ public class LoraConfig extends AdapterConfig {
 
     /**
      * Returns a builder starting from PEFT 0.20's {@code LoraConfig} defaults (r=8, lora_alpha=8, ...). It always
-     * builds a {@code LoraConfig}; for AdaLoRA use {@link AdaLoraConfig#adaLoraBuilder()}.
+     * builds a {@code LoraConfig}; for AdaLoRA use {@code AdaLoraConfig.adaLoraBuilder()}.
      */
     public static Builder builder() {
         return new Builder();
@@ -201,7 +289,7 @@ public class LoraConfig extends AdapterConfig {
 
     /**
      * Returns {@code init_lora_weights}, or {@code null} for a value peft4j does not implement (such configs
-     * are rejected by {@link AdapterConfigs#checkSupported(AdapterConfig)}, so read or built configs never return
+     * are rejected when the config is read or built (see the class comment), so read or built configs never return
      * {@code null}).
      */
     public final InitLoraWeights initLoraWeights() {
@@ -269,7 +357,7 @@ public class LoraConfig extends AdapterConfig {
     }
 
     @Override
-    AdapterConfig rebuild(Map<String, Object> json) {
+    protected AdapterConfig rebuild(Map<String, Object> json) {
         return new LoraConfig(source(), json);
     }
 
@@ -284,8 +372,9 @@ public class LoraConfig extends AdapterConfig {
     public abstract static class AbstractLoraBuilder<C extends LoraConfig, B extends AbstractLoraBuilder<C, B>>
             extends AbstractBuilder<C, B> {
 
-        AbstractLoraBuilder(PeftType type) {
-            super(type);
+        /** Starts a builder of configs with {@code schema}. */
+        protected AbstractLoraBuilder(ConfigSchema schema) {
+            super(schema);
         }
 
         /** Sets {@code r}. */
@@ -373,16 +462,16 @@ public class LoraConfig extends AdapterConfig {
     public static final class Builder extends AbstractLoraBuilder<LoraConfig, Builder> {
 
         Builder() {
-            super(PeftType.LORA);
+            super(SCHEMA);
         }
 
         @Override
-        Builder self() {
+        protected Builder self() {
             return this;
         }
 
         @Override
-        LoraConfig create(String source, Map<String, Object> json) {
+        protected LoraConfig create(String source, Map<String, Object> json) {
             return new LoraConfig(source, json);
         }
     }
