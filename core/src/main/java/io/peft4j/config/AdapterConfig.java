@@ -25,6 +25,10 @@ import java.util.TreeSet;
  * String)} or the builders of each method's config class ({@code io.peft4j.lora.LoraConfig},
  * {@code io.peft4j.adalora.AdaLoraConfig}, {@code io.peft4j.ia3.IA3Config}). A method's config class extends this
  * one with its {@link ConfigSchema}, its typed getters and its validation, using the protected helpers below.
+ *
+ * <p>Longer than most classes (about 440 lines) on purpose: it is the protected toolkit every method's config class
+ * is written with (JSON decoding, errors, copies) plus the builder base, and splitting it would spread one
+ * contract over several public types.
  */
 public abstract class AdapterConfig {
 

@@ -39,6 +39,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code backward(NDArray)} of every class implementing {@code GradientCollector}:
  *       {@link TrainingHooks#beforeBackward} may replace the loss.</li>
  * </ul>
+ *
+ * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and eight small method visitors, each
+ * a few ASM instructions, kept in one file so that every woven call site reads next to the descriptors it relies on.
  */
 final class DjlWeaver implements ClassFileTransformer {
 

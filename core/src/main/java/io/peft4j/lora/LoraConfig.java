@@ -47,6 +47,9 @@ import java.util.Map;
  * <pre>{@code
  * LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).targetModules(List.of("fc1")).build();
  * }</pre>
+ *
+ * <p>Longer than most classes (about 480 lines) on purpose: PEFT's {@code LoraConfig} has 35 fields, each with its
+ * schema entry, getter or builder setter, and {@code __post_init__}'s checks, kept together as in PEFT.
  */
 public class LoraConfig extends AdapterConfig {
 

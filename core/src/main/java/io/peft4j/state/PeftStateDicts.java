@@ -3,11 +3,18 @@ package io.peft4j.state;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
+import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.layer.WeightUpdate;
+import io.peft4j.model.ModuleNode;
+import io.peft4j.model.TorchParameterNames;
 import io.peft4j.tuner.ModelAdapters;
+import io.peft4j.tuner.ModelStructure;
+import io.peft4j.tuner.SavedModule;
+import io.peft4j.tuner.TunedModule;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,7 +24,7 @@ import java.util.Map;
 /**
  * PEFT's {@code get_peft_model_state_dict} and {@code set_peft_model_state_dict}, key for key: the same filters by
  * {@code bias} mode, the same {@code modules_to_save} renaming and the same removal and re-insertion of the adapter
- * name, applied to the names of {@link ModelAdapters#namedParameters()}.
+ * name, applied to the names of {@link #namedParameters(ModelAdapters)}.
  */
 public final class PeftStateDicts {
 
@@ -26,10 +33,56 @@ public final class PeftStateDicts {
 
     private PeftStateDicts() {}
 
+    /**
+     * The whole model's parameters under the names PEFT's injected model has in {@code state_dict()}:
+     * {@code fc1.base_layer.weight}, {@code fc1.lora_A.default.weight}, {@code head.original_module.weight},
+     * {@code head.modules_to_save.default.weight}, {@code fc2.bias}, ...
+     */
+    public static LinkedHashMap<String, Parameter> namedParameters(ModelAdapters model) {
+        ModelStructure structure = model.structure();
+        LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
+        for (ModuleNode node : structure.tree().nodes()) {
+            SavedModule wrapper = structure.savedModuleOf(node.block());
+            if (wrapper != null) {
+                wrapper.originals().forEach((rel, p) -> out.put(node.child("original_module." + rel), p));
+                for (String adapter : wrapper.adapters()) {
+                    wrapper.copy(adapter).forEach((rel, p) ->
+                            out.put(node.child("modules_to_save." + adapter + "." + rel), p));
+                }
+                continue;
+            }
+            if (structure.insideSavedModule(node)) {
+                continue;
+            }
+            for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
+                String torch = TorchParameterNames.torchName(node.block(), p.getKey());
+                out.put(structure.baseParameterName(node, torch), p.getValue());
+            }
+            TunedModule module = structure.tuned().get(node.path());
+            if (module != null) {
+                addAdapterParameters(node, module, out);
+            }
+        }
+        return out;
+    }
+
+    /** Adapter parameters grouped as torch's ModuleDicts are: all adapters' lora_A, then all lora_B, ... */
+    private static void addAdapterParameters(ModuleNode node, TunedModule module, Map<String, Parameter> out) {
+        Map<String, Map<String, Parameter>> slots = new LinkedHashMap<>();
+        for (ModuleAdapter adapter : module.adapters().values()) {
+            adapter.parameters().forEach((name, p) -> {
+                int dot = name.indexOf('.');
+                String slot = dot < 0 ? name : name.substring(0, dot);
+                slots.computeIfAbsent(slot, k -> new LinkedHashMap<>()).put(name, p);
+            });
+        }
+        slots.values().forEach(m -> m.forEach((name, p) -> out.put(node.child(name), p)));
+    }
+
     /** The adapter's state dict: PEFT keys (e.g. {@code fc1.lora_A.weight}) to the live parameters. */
     public static LinkedHashMap<String, Parameter> adapterStateDict(ModelAdapters model, String adapter) {
         AdapterConfig config = model.config(adapter);
-        LinkedHashMap<String, Parameter> full = model.namedParameters();
+        LinkedHashMap<String, Parameter> full = namedParameters(model);
         PeftMethod method = PeftMethods.of(config);
         LinkedHashMap<String, Parameter> selected = method.selectStateDict(config, adapter, full);
         List<String> modulesToSave = config.modulesToSave();
@@ -97,7 +150,7 @@ public final class PeftStateDicts {
      */
     public static StateDictLoadResult load(ModelAdapters model, String adapter, Map<String, NDArray> stateDict) {
         AdapterConfig config = model.config(adapter);
-        LinkedHashMap<String, Parameter> full = model.namedParameters();
+        LinkedHashMap<String, Parameter> full = namedParameters(model);
         List<String> unexpected = new ArrayList<>();
         List<String> provided = new ArrayList<>();
         for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {

@@ -2,47 +2,42 @@ package io.peft4j.tuner;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftConfigException;
-import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
-import io.peft4j.config.TargetModules;
-import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
-import io.peft4j.match.MatchResult;
-import io.peft4j.match.TargetMatcher;
-import io.peft4j.model.BlockShapes;
 import io.peft4j.model.ModuleNode;
 import io.peft4j.model.ModuleTree;
 import io.peft4j.model.TorchParameterNames;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
 /**
- * Everything peft4j knows about one model (a root block): the adapters injected into it with their configs, the tuned
- * modules, the {@code modules_to_save} copies, which adapters are active and whether adapters are disabled. This is
- * the low-level counterpart of what PEFT keeps on its tuner layers; {@link io.peft4j.Peft} is its public face.
+ * The adapters of one model (a root block), as PEFT keeps them on its tuner layers: the adapters injected with their
+ * configs, which are active, whether adapters are disabled, and the life cycle (inject, activate, merge, unmerge,
+ * disable, delete); {@link io.peft4j.Peft} is its public face. Injection itself is {@link AdapterInjection}, where the
+ * adapters sit is a {@link ModelStructure} made once per injection or deletion, and forward passes and changes
+ * exclude each other through a {@link HotSwapLock}.
  */
 public final class ModelAdapters {
 
     private static final PeftLog LOG = PeftLog.get(ModelAdapters.class);
 
     private final Block root;
+    private final HotSwapLock lock = new HotSwapLock(this);
     private final Map<String, AdapterConfig> configs = new LinkedHashMap<>();
     private final Map<String, TunedModule> tuned = new LinkedHashMap<>();
     private final Map<String, SavedModule> saved = new LinkedHashMap<>();
+    private ModuleTree tree;
+    private ModelStructure structure;
     private List<String> active = List.of();
     private boolean disabled;
-    private final ReentrantReadWriteLock passes = new ReentrantReadWriteLock();
 
     ModelAdapters(Block root) {
         this.root = root;
@@ -50,12 +45,12 @@ public final class ModelAdapters {
 
     /** A forward pass of the model starts: changes to its adapters wait until {@link #endForward()}. */
     public void beginForward() {
-        passes.readLock().lock();
+        lock.beginForward();
     }
 
     /** The forward pass started with {@link #beginForward()} ended. */
     public void endForward() {
-        passes.readLock().unlock();
+        lock.endForward();
     }
 
     /**
@@ -64,19 +59,7 @@ public final class ModelAdapters {
      * it runs at once (a read hold cannot be upgraded).
      */
     public <T> T exclusive(Supplier<T> change) {
-        if (passes.getReadHoldCount() > 0) {
-            synchronized (this) {
-                return change.get();
-            }
-        }
-        passes.writeLock().lock();
-        try {
-            synchronized (this) {
-                return change.get();
-            }
-        } finally {
-            passes.writeLock().unlock();
-        }
+        return lock.exclusive(change);
     }
 
     private void exclusively(Runnable change) {
@@ -107,187 +90,28 @@ public final class ModelAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
         }
-        PeftMethod method = PeftMethods.of(config);
-        ModuleTree tree = ModuleTree.of(root);
-        List<ModuleNode> targets = findTargets(tree, config);
-        for (ModuleNode node : targets) {
-            if (!method.supports(node.block())) {
-                throw new PeftConfigException("Target module '" + node.path() + "' ("
-                        + node.block().getClass().getName() + ") is not supported. Currently, only the following "
-                        + "modules are supported: " + method.supportedBlocks() + ".");
-            }
-        }
-        List<String> paths = new ArrayList<>();
-        targets.forEach(t -> paths.add(t.path()));
-        method.validate(config, paths);
-        List<TunedModule> created = new ArrayList<>();
-        List<TunedModule> touched = new ArrayList<>();
+        // The application may have changed its blocks since the last injection: the tree is built again, once.
+        tree = ModuleTree.of(root);
+        structure = null;
+        AdapterInjection injection = new AdapterInjection(structure(), tuned, saved);
+        List<TunedModule> touched;
         try {
-            for (ModuleNode node : targets) {
-                TunedModule module = tuned.get(node.path());
-                if (module == null) {
-                    module = new TunedModule(node.path(), node.block());
-                    created.add(module);
-                }
-                module.addAdapter(method.createAdapter(config, name, node.path(), node.block()));
-                touched.add(module);
-            }
-        } catch (RuntimeException e) {
-            for (TunedModule module : touched) {
-                if (!created.contains(module)) {
-                    module.deleteAdapter(name);
-                }
-            }
-            for (TunedModule module : created) {
-                module.adapters().values().forEach(ModuleAdapter::close);
-            }
-            throw e;
-        }
-        for (TunedModule module : created) {
-            tuned.put(module.path(), module);
-            AdapterRegistry.registerTuned(module);
+            touched = injection.run(config, name);
+        } finally {
+            structure = null;
         }
         configs.put(name, config);
-        addModulesToSave(tree, config, name);
         doSetActive(List.of(name));
-        logInjection(name, config, touched);
+        injection.log(config, name, touched);
         return touched;
     }
 
-    private List<ModuleNode> findTargets(ModuleTree tree, AdapterConfig config) {
-        AdapterConfig effective = config;
-        if (config.targetModules() != null && config.targetModules().isAllLinear()) {
-            effective = config.withTargetModules(TargetModules.ofNames(allLinearPaths(tree)));
+    /** Where the adapters sit now; made again only after an injection or a deletion. */
+    public synchronized ModelStructure structure() {
+        if (structure == null) {
+            structure = new ModelStructure(tree != null ? tree : ModuleTree.of(root), tuned, saved);
         }
-        List<ModuleNode> targets = new ArrayList<>();
-        boolean anyExcluded = false;
-        boolean anyUnmatched = false;
-        for (ModuleNode node : tree.nodes()) {
-            if (node.path().isEmpty() || insideSavedModule(tree, node)) {
-                continue;
-            }
-            MatchResult result = TargetMatcher.classify(effective, node.path());
-            if (result == MatchResult.TARGETED) {
-                targets.add(node);
-            } else if (result == MatchResult.EXCLUDED) {
-                anyExcluded = true;
-            } else {
-                anyUnmatched = true;
-            }
-        }
-        if (targets.isEmpty()) {
-            throw new PeftConfigException(TargetMatcher.noMatchMessage(config, anyExcluded, anyUnmatched));
-        }
-        return targets;
-    }
-
-    /**
-     * {@code "all-linear"} as PEFT 0.20 resolves it for a model that is not a transformers {@code PreTrainedModel}:
-     * the full paths of every {@link Linear}, the output layer included.
-     */
-    private static List<String> allLinearPaths(ModuleTree tree) {
-        List<String> paths = new ArrayList<>();
-        for (ModuleNode node : tree.nodes()) {
-            if (node.block() instanceof Linear && !node.path().isEmpty()) {
-                paths.add(node.path());
-            }
-        }
-        return paths;
-    }
-
-    private boolean insideSavedModule(ModuleTree tree, ModuleNode node) {
-        for (SavedModule s : saved.values()) {
-            ModuleNode wrapped = tree.nodeOf(s.block()).orElse(null);
-            if (wrapped != null && ModuleTree.isWithin(node, wrapped)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void addModulesToSave(ModuleTree tree, AdapterConfig config, String name) {
-        List<String> wanted = config.modulesToSave();
-        if (wanted == null || wanted.isEmpty()) {
-            return;
-        }
-        for (ModuleNode node : tree.nodes()) {
-            if (node.path().isEmpty()) {
-                continue;
-            }
-            boolean hit = false;
-            for (String key : wanted) {
-                if (node.path().equals(key) || node.path().endsWith("." + key)) {
-                    hit = true;
-                    break;
-                }
-            }
-            if (!hit || tuned.containsKey(node.path())) {
-                continue;
-            }
-            SavedModule module = saved.get(node.path());
-            if (module == null) {
-                module = new SavedModule(node.path(), node.block(), subtreeParameters(tree, node));
-                saved.put(node.path(), module);
-                AdapterRegistry.registerSaved(module);
-            }
-            module.addCopy(name);
-            LOG.info("adapter '{}': module '{}' ({}) is trained and saved in full (modules_to_save)", name,
-                    node.path(), node.block().getClass().getSimpleName());
-        }
-    }
-
-    /** The parameters of {@code node}'s subtree by torch name relative to it. */
-    private static Map<String, Parameter> subtreeParameters(ModuleTree tree, ModuleNode node) {
-        Map<String, Parameter> params = new LinkedHashMap<>();
-        for (ModuleNode n : tree.nodes()) {
-            if (!ModuleTree.isWithin(n, node)) {
-                continue;
-            }
-            String rel = n == node ? "" : n.path().substring(node.path().isEmpty() ? 0 : node.path().length() + 1);
-            for (Pair<String, Parameter> p : n.block().getDirectParameters()) {
-                String torch = TorchParameterNames.torchName(n.block(), p.getKey());
-                params.put(rel.isEmpty() ? torch : rel + "." + torch, p.getValue());
-            }
-        }
-        return params;
-    }
-
-    private void logInjection(String name, AdapterConfig config, List<TunedModule> modules) {
-        long total = 0;
-        for (TunedModule module : modules) {
-            ModuleAdapter adapter = module.adapter(name);
-            long count = adapter.parameterCount();
-            total += count;
-            LOG.info("injected {} adapter '{}' into '{}' ({}): {}, trainable parameters={}", adapter.adapterType(),
-                    name, module.path(), BlockShapes.describe(module.block()), adapter.describe(), count);
-        }
-        long base = 0;
-        for (Pair<String, Parameter> p : root.getParameters()) {
-            if (p.getValue().isInitialized() && !isAdapterParameter(p.getValue())) {
-                base += p.getValue().getArray().getShape().size();
-            }
-        }
-        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {})", name,
-                config.peftType().jsonName(), modules.size(), total,
-                String.format(java.util.Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base);
-    }
-
-    private boolean isAdapterParameter(Parameter parameter) {
-        for (TunedModule module : tuned.values()) {
-            for (ModuleAdapter adapter : module.adapters().values()) {
-                if (adapter.parameters().containsValue(parameter)) {
-                    return true;
-                }
-            }
-        }
-        for (SavedModule module : saved.values()) {
-            for (String adapter : module.adapters()) {
-                if (module.copy(adapter).containsValue(parameter)) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return structure;
     }
 
     /** The adapter names, in injection order. */
@@ -402,6 +226,7 @@ public final class ModelAdapters {
                 AdapterRegistry.unregisterSaved(module);
             }
         }
+        structure = null;
         List<String> remaining = new ArrayList<>(active);
         remaining.remove(name);
         doSetActive(remaining);
@@ -446,67 +271,19 @@ public final class ModelAdapters {
         return Collections.unmodifiableMap(new LinkedHashMap<>(saved));
     }
 
-    /**
-     * The whole model's parameters under the names PEFT's injected model has in {@code state_dict()}:
-     * {@code fc1.base_layer.weight}, {@code fc1.lora_A.default.weight}, {@code head.original_module.weight},
-     * {@code head.modules_to_save.default.weight}, {@code fc2.bias}, ...
-     */
-    public synchronized LinkedHashMap<String, Parameter> namedParameters() {
-        ModuleTree tree = ModuleTree.of(root);
-        LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
-        Map<Block, SavedModule> savedByBlock = new IdentityHashMap<>();
-        saved.values().forEach(s -> savedByBlock.put(s.block(), s));
-        for (ModuleNode node : tree.nodes()) {
-            SavedModule wrapper = savedByBlock.get(node.block());
-            if (wrapper != null) {
-                wrapper.originals().forEach((rel, p) -> out.put(node.child("original_module." + rel), p));
-                for (String adapter : wrapper.adapters()) {
-                    wrapper.copy(adapter).forEach((rel, p) ->
-                            out.put(node.child("modules_to_save." + adapter + "." + rel), p));
-                }
-                continue;
-            }
-            if (insideSavedModule(tree, node)) {
-                continue;
-            }
-            TunedModule module = tuned.get(node.path());
-            for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
-                String torch = TorchParameterNames.torchName(node.block(), p.getKey());
-                out.put(node.child(module == null ? torch : "base_layer." + torch), p.getValue());
-            }
-            if (module != null) {
-                addAdapterParameters(node, module, out);
-            }
-        }
-        return out;
-    }
-
-    /** Adapter parameters grouped as torch's ModuleDicts are: all adapters' lora_A, then all lora_B, ... */
-    private static void addAdapterParameters(ModuleNode node, TunedModule module, Map<String, Parameter> out) {
-        Map<String, Map<String, Parameter>> slots = new LinkedHashMap<>();
-        for (ModuleAdapter adapter : module.adapters().values()) {
-            adapter.parameters().forEach((name, p) -> {
-                int dot = name.indexOf('.');
-                String slot = dot < 0 ? name : name.substring(0, dot);
-                slots.computeIfAbsent(slot, k -> new LinkedHashMap<>()).put(name, p);
-            });
-        }
-        slots.values().forEach(m -> m.forEach((name, p) -> out.put(node.child(name), p)));
-    }
-
     /** Applies PEFT's {@code _mark_only_adapters_as_trainable} to the base parameters. */
     private void applyBaseTrainability() {
         List<AdapterConfig> activeConfigs = new ArrayList<>();
         for (String name : active) {
             activeConfigs.add(configs.get(name));
         }
-        ModuleTree tree = ModuleTree.of(root);
-        for (ModuleNode node : tree.nodes()) {
-            boolean wrapped = insideSavedModule(tree, node);
-            TunedModule module = tuned.get(node.path());
+        ModelStructure now = structure();
+        for (ModuleNode node : now.tree().nodes()) {
+            boolean wrapped = now.insideSavedModule(node);
+            TunedModule module = now.tuned().get(node.path());
             for (Pair<String, Parameter> p : node.block().getDirectParameters()) {
                 String torch = TorchParameterNames.torchName(node.block(), p.getKey());
-                String fullName = node.child(module == null ? torch : "base_layer." + torch);
+                String fullName = now.baseParameterName(node, torch);
                 boolean trainable = false;
                 for (AdapterConfig config : wrapped ? List.<AdapterConfig>of() : activeConfigs) {
                     trainable |= PeftMethods.of(config).trainsBaseParameter(config, fullName, torch, module != null);

@@ -28,6 +28,7 @@ public final class SavedModule {
     private final Map<Parameter, String> originalNames = new IdentityHashMap<>();
     private final Map<String, Map<String, Parameter>> copies = new LinkedHashMap<>();
     private volatile Map<Parameter, Parameter> substitution = Map.of();
+    private volatile PairList<String, Parameter> parameterList = new PairList<>();
 
     /**
      * Wraps {@code block} at {@code path}.
@@ -66,6 +67,7 @@ public final class SavedModule {
         originals.forEach((name, p) -> copy.put(name,
                 AdapterParameters.create("modules_to_save." + adapter + "." + name, p.getArray().duplicate())));
         copies.put(adapter, copy);
+        listParameters();
     }
 
     /** The copy for {@code adapter} by relative torch name, or an empty map. */
@@ -84,6 +86,7 @@ public final class SavedModule {
         Map<String, Parameter> copy = copies.remove(adapter);
         if (copy != null) {
             copy.values().forEach(Parameter::close);
+            listParameters();
         }
     }
 
@@ -128,14 +131,21 @@ public final class SavedModule {
         return originalNames.containsKey(parameter);
     }
 
-    /** Every copy's parameters for DJL's {@code getParameters()}, named {@code modules_to_save.<adapter>.<name>}. */
-    public synchronized PairList<String, Parameter> parameterList() {
+    /**
+     * Every copy's parameters for DJL's {@code getParameters()}, named {@code modules_to_save.<adapter>.<name>}: one
+     * list per added or deleted copy, shared by every caller (do not modify it).
+     */
+    public PairList<String, Parameter> parameterList() {
+        return parameterList;
+    }
+
+    private void listParameters() {
         PairList<String, Parameter> list = new PairList<>();
         for (Map<String, Parameter> copy : copies.values()) {
             for (Parameter p : copy.values()) {
                 list.add(p.getName(), p);
             }
         }
-        return list;
+        parameterList = list;
     }
 }

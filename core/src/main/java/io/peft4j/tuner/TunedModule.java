@@ -32,10 +32,13 @@ public final class TunedModule {
     private final Set<String> merged = new LinkedHashSet<>();
     private List<String> active = List.of();
     private boolean disabled;
-    private volatile State state = new State(List.of(), false);
+    private volatile State state = new State(List.of(), false, new PairList<>());
 
-    /** The adapters that take part in a forward pass, fixed for that pass. */
-    record State(List<ModuleAdapter> forward, boolean disabled) {}
+    /**
+     * What readers on other threads see, fixed per change: the adapters that take part in a forward pass, and every
+     * adapter's parameters for {@code getParameters()}.
+     */
+    record State(List<ModuleAdapter> forward, boolean disabled, PairList<String, Parameter> parameters) {}
 
     /** Creates the record for {@code block} at {@code path}. */
     public TunedModule(String path, Block block) {
@@ -146,7 +149,11 @@ public final class TunedModule {
                 forward.add(adapter);
             }
         }
-        state = new State(List.copyOf(forward), disabled);
+        PairList<String, Parameter> parameters = new PairList<>();
+        for (ModuleAdapter adapter : adapters.values()) {
+            adapter.parameters().forEach(parameters::add);
+        }
+        state = new State(List.copyOf(forward), disabled, parameters);
     }
 
     /** Called before the base forward: lets adapters rewrite the input. */
@@ -184,12 +191,11 @@ public final class TunedModule {
         return replaced;
     }
 
-    /** The adapters' parameters for DJL's {@code getParameters()}, under their PEFT in-module names. */
+    /**
+     * The adapters' parameters for DJL's {@code getParameters()}, under their PEFT in-module names: one list per
+     * change of this module, shared by every caller (do not modify it).
+     */
     public PairList<String, Parameter> parameterList() {
-        PairList<String, Parameter> list = new PairList<>();
-        for (ModuleAdapter adapter : adapters().values()) {
-            adapter.parameters().forEach(list::add);
-        }
-        return list;
+        return state.parameters();
     }
 }

@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.Peft;
 import io.peft4j.io.SafetensorsFile;
+import io.peft4j.state.PeftStateDicts;
 import io.peft4j.tuner.ModelAdapters;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -63,7 +64,7 @@ class GoldenCasesTest extends DjlTestCase {
                     GoldenCase.forward(model, input, manager), 1e-5, caseName + " after unmerge");
         }
 
-        assertEquals(c.lines("injected_state_dict_keys.txt"), describe(adapters.namedParameters()),
+        assertEquals(c.lines("injected_state_dict_keys.txt"), describe(PeftStateDicts.namedParameters(adapters)),
                 "injected model's parameter names");
 
         Map<String, NDArray> stateDict = Peft.getStateDict(model);

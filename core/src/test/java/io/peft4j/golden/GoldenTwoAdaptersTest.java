@@ -5,6 +5,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.Peft;
+import io.peft4j.state.PeftStateDicts;
 import io.peft4j.tuner.ModelAdapters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,7 +91,7 @@ class GoldenTwoAdaptersTest extends DjlTestCase {
 
     private static void assertTrainable(ModelAdapters adapters, String active) {
         List<String> wrong = new ArrayList<>();
-        adapters.namedParameters().forEach((name, p) -> {
+        PeftStateDicts.namedParameters(adapters).forEach((name, p) -> {
             boolean expected = name.contains("lora_") && name.contains("." + active + ".");
             if (p.requiresGradient() != expected) {
                 wrong.add(name);
