@@ -10,13 +10,14 @@ import java.util.Locale;
  * <pre>
  * java -Dai.djl.offline=true -cp ... io.peft4j.examples.DigitsDemo pretrain --out DIR
  * java ... DigitsDemo finetune --base DIR --out DIR [--epochs N] [--lr X]
- * java ... DigitsDemo evaluate --base DIR
+ * java ... DigitsDemo evaluate --base DIR [--out DIR]
  * java -Djava.awt.headless=true ... DigitsDemo chart --lora FILE --full FILE --out PNG
  * </pre>
  *
  * Started with {@code -javaagent:peft4j-agent.jar=adapter=DIR[,save=OUT]}, the very same {@code finetune} trains a
- * LoRA adapter instead of every weight, and {@code evaluate} runs the base model with a saved adapter. See
- * {@code demo.sh} at the repository root.
+ * LoRA adapter instead of every weight, and {@code evaluate} runs the base model with a saved adapter. Each step
+ * writes its numbers to a {@code .properties} file ({@link ResultFile}); the demo's driver
+ * ({@code io.peft4j.examples.demo.DemoDriver}) collects and checks them. See {@code demo.sh} at the repository root.
  */
 public final class DigitsDemo {
 
@@ -24,7 +25,7 @@ public final class DigitsDemo {
             "usage: DigitsDemo <command> [options]",
             "  pretrain --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift mirror|rotate90]",
             "  finetune --base DIR --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift ...]",
-            "  evaluate --base DIR [--shift ...]",
+            "  evaluate --base DIR [--out DIR] [--shift ...]",
             "  chart --lora LOSS_CSV --full LOSS_CSV --out PNG");
 
     private DigitsDemo() {}

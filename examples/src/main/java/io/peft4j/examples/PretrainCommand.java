@@ -54,6 +54,7 @@ final class PretrainCommand {
             results.put("shift", shift.cliName());
             results.put("epochs", epochs);
             results.put("seconds", outcome.seconds());
+            results.put("jvm_seconds", ResultFile.jvmSeconds());
             ResultFile.write(baseDir.resolve("pretrain.properties"), results);
         }
     }
