@@ -46,7 +46,8 @@ fi
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java" OUT="$(realpath -m "$OUT")" NOISE='^SLF4J\(W\)|LegacyTypeDispatch'
 APP_CP="examples/target/classes:$(< examples/target/classpath.txt)"
 DRIVER=(-cp "examples/target/classes:$(< examples/target/demo-classpath.txt)" io.peft4j.examples.demo.DemoDriver)
-APP=(-Dai.djl.offline=true -cp "$APP_CP" io.peft4j.examples.DigitsDemo)
+# One libtorch thread: the MLP is tiny, and on a busy machine two OpenMP threads made an epoch up to 40x slower.
+APP=(-Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -cp "$APP_CP" io.peft4j.examples.DigitsDemo)
 
 step() { # step NAME TITLE JAVA_ARGS...: one JVM; shows its output (the command with <classpath>), keeps it in logs/
   local name=$1 status; echo; echo "=== $name: $2"; shift 2

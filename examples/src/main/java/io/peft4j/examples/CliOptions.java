@@ -3,6 +3,7 @@ package io.peft4j.examples;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /** Parsed {@code --name value} options of one subcommand; unknown or valueless options are usage errors. */
 public final class CliOptions {
@@ -45,31 +46,25 @@ public final class CliOptions {
 
     /** The option as an int, or {@code fallback}. */
     public int getInt(String name, int fallback) {
-        String value = values.get(name);
-        try {
-            return value == null ? fallback : Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException("option " + name + " must be an integer, got '" + value + "'", e);
-        }
+        return parse(name, fallback, Integer::valueOf, "an integer");
     }
 
     /** The option as a float, or {@code fallback}. */
     public float getFloat(String name, float fallback) {
-        String value = values.get(name);
-        try {
-            return value == null ? fallback : Float.parseFloat(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException("option " + name + " must be a number, got '" + value + "'", e);
-        }
+        return parse(name, fallback, Float::valueOf, "a number");
     }
 
     /** The option as a double, or {@code fallback}. */
     public double getDouble(String name, double fallback) {
+        return parse(name, fallback, Double::valueOf, "a number");
+    }
+
+    private <T> T parse(String name, T fallback, Function<String, T> parser, String kind) {
         String value = values.get(name);
         try {
-            return value == null ? fallback : Double.parseDouble(value);
+            return value == null ? fallback : parser.apply(value);
         } catch (NumberFormatException e) {
-            throw new UsageException("option " + name + " must be a number, got '" + value + "'", e);
+            throw new UsageException("option " + name + " must be " + kind + ", got '" + value + "'", e);
         }
     }
 }

@@ -21,7 +21,7 @@ final class EvaluateCommand {
 
     private EvaluateCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         Path baseDir = DigitsModel.locate(Paths.get(cli.require("--base")));
         String outDir = cli.get("--out", null);
@@ -44,5 +44,6 @@ final class EvaluateCommand {
                 out.println("wrote " + file);
             }
         }
+        return 0;
     }
 }

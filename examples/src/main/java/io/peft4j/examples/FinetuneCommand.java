@@ -27,7 +27,7 @@ final class FinetuneCommand {
 
     private FinetuneCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         Path baseDir = DigitsModel.locate(Paths.get(cli.require("--base")));
         Path outDir = Paths.get(cli.require("--out"));
@@ -74,5 +74,6 @@ final class FinetuneCommand {
             ResultFile.write(outDir.resolve("results.properties"), results);
             out.println("wrote " + outDir.resolve("loss.csv") + " and " + outDir.resolve("results.properties"));
         }
+        return 0;
     }
 }

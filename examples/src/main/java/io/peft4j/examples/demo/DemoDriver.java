@@ -1,9 +1,8 @@
 package io.peft4j.examples.demo;
 
-import io.peft4j.examples.UsageException;
+import io.peft4j.examples.CommandLine;
 import java.io.PrintStream;
-import java.util.Arrays;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * The demo's driver: what {@code demo.sh} runs before and after the application's steps.
@@ -25,6 +24,10 @@ public final class DemoDriver {
 
     /** The exit status of {@code report} when a check failed. */
     public static final int CHECK_FAILED = 3;
+
+    private static final Map<String, CommandLine.Command> COMMANDS = Map.of(
+            "prepare", PrepareCommand::run,
+            "report", ReportCommand::run);
 
     private DemoDriver() {}
 
@@ -49,28 +52,6 @@ public final class DemoDriver {
      * @return the exit status: 0 success, 1 error, 2 usage error, {@value #CHECK_FAILED} a check failed
      */
     public static int run(PrintStream out, PrintStream err, String... args) {
-        if (args.length == 0) {
-            err.println(USAGE);
-            return 2;
-        }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        try {
-            switch (args[0].toLowerCase(Locale.ROOT)) {
-                case "prepare" -> PrepareCommand.run(rest, out);
-                case "report" -> {
-                    return ReportCommand.run(rest, out) ? 0 : CHECK_FAILED;
-                }
-                case "-h", "--help", "help" -> out.println(USAGE);
-                default -> throw new UsageException("unknown command '" + args[0] + "'\n" + USAGE);
-            }
-            return 0;
-        } catch (UsageException e) {
-            err.println("demo: " + e.getMessage() + " (./demo.sh --help lists the options)");
-            return 2;
-        } catch (Exception e) {
-            err.println("demo: error: " + e.getMessage());
-            e.printStackTrace(err);
-            return 1;
-        }
+        return CommandLine.run("demo", USAGE, " (./demo.sh --help lists the options)", COMMANDS, out, err, args);
     }
 }

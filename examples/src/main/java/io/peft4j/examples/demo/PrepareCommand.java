@@ -31,7 +31,7 @@ final class PrepareCommand {
 
     private PrepareCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         String outText = cli.require("--out");
         // The agent's options are comma-separated key=value pairs: adapter=OUT/adapter-config,save=OUT/lora-adapter.
@@ -54,6 +54,7 @@ final class PrepareCommand {
         out.printf(Locale.ROOT, "=== prepare: LoRA r=%d, lora_alpha=%s on modules [%s]; %d fine-tuning epochs, lr %s%n",
                 rank, number(alpha), String.join(",", targets), epochs, lr);
         out.println("adapter config (peft4j's LoraConfig builder; PEFT 0.20's format and defaults): " + file);
+        return 0;
     }
 
     private static List<String> targets(String text) {

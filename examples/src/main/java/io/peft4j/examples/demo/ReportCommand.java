@@ -31,8 +31,8 @@ final class ReportCommand {
 
     private ReportCommand() {}
 
-    /** Returns {@code true} when every check passed. */
-    static boolean run(String[] args, PrintStream out) throws Exception {
+    /** Returns 0 when every check passed, else {@link DemoDriver#CHECK_FAILED}. */
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         DemoLayout layout = new DemoLayout(Path.of(cli.require("--out")).toAbsolutePath().normalize());
         double elapsed = cli.getDouble("--elapsed", Double.NaN);
@@ -40,7 +40,7 @@ final class ReportCommand {
         List<AcceptanceChecks.Check> checks = AcceptanceChecks.evaluate(r);
         print(r, checks, layout, elapsed, out);
         write(r, checks, elapsed, layout.results());
-        return checks.stream().allMatch(AcceptanceChecks.Check::passed);
+        return checks.stream().allMatch(AcceptanceChecks.Check::passed) ? 0 : DemoDriver.CHECK_FAILED;
     }
 
     private static void print(DemoResults r, List<AcceptanceChecks.Check> checks, DemoLayout layout, double elapsed,

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peft4j.examples.DigitSamples;
 import io.peft4j.examples.LossCsv;
 import io.peft4j.examples.ResultFile;
+import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,11 +97,11 @@ class DemoAcceptanceTest {
 
     /** Runs the application in a new JVM with {@code jvmOption}, as demo.sh does; returns its output. */
     private String fork(String name, String jvmOption, String... args) throws Exception {
-        Path classes = Path.of(System.getProperty("peft4j.examples.classes"));
-        String classpath = Files.readString(Path.of(System.getProperty("peft4j.examples.classpath.file"))).trim();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), jvmOption, "-Dai.djl.offline=true", "-cp", classes + java.io.File.pathSeparator
-                + classpath, "io.peft4j.examples.DigitsDemo"));
+        String classpath = System.getProperty("peft4j.examples.classes") + File.pathSeparator
+                + Files.readString(Path.of(System.getProperty("peft4j.examples.classpath.file"))).trim();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, jvmOption, "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1", "-cp", classpath, "io.peft4j.examples.DigitsDemo"));
         command.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
