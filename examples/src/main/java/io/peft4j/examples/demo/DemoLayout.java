@@ -61,14 +61,14 @@ public record DemoLayout(Path root) {
     }
 
     /**
-     * Deletes what an earlier run wrote here (not the logs, which {@code demo.sh} rewrites), so that no stale result
-     * can pass for a new one. Other files in the directory are left alone.
+     * Deletes what an earlier run wrote here, so that no stale result or log can pass for a new one. Other files in
+     * the directory are left alone.
      *
      * @throws IOException if a file cannot be deleted
      */
     void clean() throws IOException {
         for (Path path : List.of(adapterConfig(), base(), full(), lora(), loraAdapter(), reloaded(), chart(),
-                results())) {
+                results(), logs())) {
             if (!Files.exists(path)) {
                 continue;
             }

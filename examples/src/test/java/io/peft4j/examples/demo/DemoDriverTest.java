@@ -30,6 +30,8 @@ class DemoDriverTest {
         Files.createDirectories(layout.full());
         Files.writeString(layout.full().resolve("results.properties"), "accuracy_after=0.99\n");
         Files.writeString(layout.results(), "{}");
+        Files.createDirectories(layout.logs());
+        Files.writeString(layout.logs().resolve("lora.log"), "an old run's output");
         Files.writeString(dir.resolve("notes.txt"), "mine");
 
         CommandRun run = CommandRun.driver("prepare", "--out", dir.toString(), "--rank", "4", "--targets", "1, 3,5")
@@ -47,6 +49,7 @@ class DemoDriverTest {
         assertEquals("none", config.get("bias").asText());
         assertFalse(Files.exists(layout.full()), "a stale result must not pass for a new one");
         assertFalse(Files.exists(layout.results()));
+        assertFalse(Files.exists(layout.logs()));
         assertEquals("mine", Files.readString(dir.resolve("notes.txt")), "files the demo did not write stay");
     }
 
