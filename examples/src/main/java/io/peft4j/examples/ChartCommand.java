@@ -19,7 +19,7 @@ final class ChartCommand {
 
     private ChartCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
@@ -33,6 +33,7 @@ final class ChartCommand {
                 new LossChart.Curve(label("LoRA (peft4j agent)", loraResults), LossCsv.read(lora)),
                 new LossChart.Curve(label("Full fine-tune (no agent)", results(full)), LossCsv.read(full)), png);
         out.println("wrote " + png);
+        return 0;
     }
 
     private static Properties results(Path lossCsv) throws java.io.IOException {

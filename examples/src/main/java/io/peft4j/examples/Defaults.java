@@ -1,28 +1,28 @@
 package io.peft4j.examples;
 
 /** The demo's default hyper-parameters: what {@code demo.sh} runs unless told otherwise. */
-final class Defaults {
+public final class Defaults {
 
     /** The domain shift fine-tuning adapts to. */
-    static final String SHIFT = "rotate90";
+    public static final String SHIFT = "rotate90";
 
     /** Seed of DJL's engine (initialisation, batch shuffling). */
-    static final int SEED = 42;
+    public static final int SEED = 42;
 
     /** Samples per batch. */
-    static final int BATCH = 32;
+    public static final int BATCH = 32;
 
     /** Pre-training epochs on the original digits. */
-    static final int PRETRAIN_EPOCHS = 30;
+    public static final int PRETRAIN_EPOCHS = 30;
 
     /** Pre-training learning rate (Adam). */
-    static final float PRETRAIN_LR = 1e-3f;
+    public static final float PRETRAIN_LR = 1e-3f;
 
     /** Fine-tuning epochs on the shifted digits. */
-    static final int FINETUNE_EPOCHS = 20;
+    public static final int FINETUNE_EPOCHS = 20;
 
     /** Fine-tuning learning rate (Adam), the same for full and LoRA fine-tuning. */
-    static final float FINETUNE_LR = 2e-3f;
+    public static final float FINETUNE_LR = 2e-3f;
 
     private Defaults() {}
 }

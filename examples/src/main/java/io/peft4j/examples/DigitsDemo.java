@@ -1,8 +1,7 @@
 package io.peft4j.examples;
 
 import java.io.PrintStream;
-import java.util.Arrays;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * The demo application: a plain DJL digits classifier, with one subcommand per step.
@@ -10,13 +9,14 @@ import java.util.Locale;
  * <pre>
  * java -Dai.djl.offline=true -cp ... io.peft4j.examples.DigitsDemo pretrain --out DIR
  * java ... DigitsDemo finetune --base DIR --out DIR [--epochs N] [--lr X]
- * java ... DigitsDemo evaluate --base DIR
+ * java ... DigitsDemo evaluate --base DIR [--out DIR]
  * java -Djava.awt.headless=true ... DigitsDemo chart --lora FILE --full FILE --out PNG
  * </pre>
  *
  * Started with {@code -javaagent:peft4j-agent.jar=adapter=DIR[,save=OUT]}, the very same {@code finetune} trains a
- * LoRA adapter instead of every weight, and {@code evaluate} runs the base model with a saved adapter. See
- * {@code demo.sh} at the repository root.
+ * LoRA adapter instead of every weight, and {@code evaluate} runs the base model with a saved adapter. Each step
+ * writes its numbers to a {@code .properties} file ({@link ResultFile}); the demo's driver
+ * ({@code io.peft4j.examples.demo.DemoDriver}) collects and checks them. See {@code demo.sh} at the repository root.
  */
 public final class DigitsDemo {
 
@@ -24,8 +24,14 @@ public final class DigitsDemo {
             "usage: DigitsDemo <command> [options]",
             "  pretrain --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift mirror|rotate90]",
             "  finetune --base DIR --out DIR [--epochs N] [--lr X] [--batch N] [--seed N] [--shift ...]",
-            "  evaluate --base DIR [--shift ...]",
+            "  evaluate --base DIR [--out DIR] [--shift ...]",
             "  chart --lora LOSS_CSV --full LOSS_CSV --out PNG");
+
+    private static final Map<String, CommandLine.Command> COMMANDS = Map.of(
+            "pretrain", PretrainCommand::run,
+            "finetune", FinetuneCommand::run,
+            "evaluate", EvaluateCommand::run,
+            "chart", ChartCommand::run);
 
     private DigitsDemo() {}
 
@@ -50,28 +56,6 @@ public final class DigitsDemo {
      * @return the exit status: 0 success, 2 usage error, 1 other error
      */
     public static int run(PrintStream out, PrintStream err, String... args) {
-        if (args.length == 0) {
-            err.println(USAGE);
-            return 2;
-        }
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        try {
-            switch (args[0].toLowerCase(Locale.ROOT)) {
-                case "pretrain" -> PretrainCommand.run(rest, out);
-                case "finetune" -> FinetuneCommand.run(rest, out);
-                case "evaluate" -> EvaluateCommand.run(rest, out);
-                case "chart" -> ChartCommand.run(rest, out);
-                case "-h", "--help", "help" -> out.println(USAGE);
-                default -> throw new UsageException("unknown command '" + args[0] + "'");
-            }
-            return 0;
-        } catch (UsageException e) {
-            err.println("DigitsDemo: " + e.getMessage() + "\n" + USAGE);
-            return 2;
-        } catch (Exception e) {
-            err.println("DigitsDemo: error: " + e);
-            e.printStackTrace(err);
-            return 1;
-        }
+        return CommandLine.run("DigitsDemo", USAGE, "\n" + USAGE, COMMANDS, out, err, args);
     }
 }

@@ -27,7 +27,7 @@ final class FinetuneCommand {
 
     private FinetuneCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         Path baseDir = DigitsModel.locate(Paths.get(cli.require("--base")));
         Path outDir = Paths.get(cli.require("--out"));
@@ -65,11 +65,15 @@ final class FinetuneCommand {
             results.put("total_params", outcome.parameters().total());
             results.put("trainable_percent", outcome.parameters().trainablePercent());
             results.put("train_seconds", outcome.seconds());
+            results.put("jvm_seconds", ResultFile.jvmSeconds());
             results.put("epochs", epochs);
             results.put("lr", lr);
             results.put("shift", shift.cliName());
+            results.put("train_samples", shifted.train().size());
+            results.put("test_samples", shifted.test().size());
             ResultFile.write(outDir.resolve("results.properties"), results);
             out.println("wrote " + outDir.resolve("loss.csv") + " and " + outDir.resolve("results.properties"));
         }
+        return 0;
     }
 }

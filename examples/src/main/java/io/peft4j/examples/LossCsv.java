@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** Reads and writes per-epoch losses as {@code epoch,loss} CSV with a header line. */
-final class LossCsv {
+public final class LossCsv {
 
     private static final String HEADER = "epoch,loss";
 
@@ -37,7 +37,7 @@ final class LossCsv {
      * @return the losses, first epoch first
      * @throws IOException if reading fails or a line is malformed
      */
-    static List<Double> read(Path file) throws IOException {
+    public static List<Double> read(Path file) throws IOException {
         List<Double> losses = new ArrayList<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
             if (line.isBlank() || line.startsWith(HEADER)) {

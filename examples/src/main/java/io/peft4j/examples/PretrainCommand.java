@@ -22,7 +22,7 @@ final class PretrainCommand {
 
     private PretrainCommand() {}
 
-    static void run(String[] args, PrintStream out) throws Exception {
+    static int run(String[] args, PrintStream out) throws Exception {
         CliOptions cli = new CliOptions(args, OPTIONS);
         Path dir = Paths.get(cli.require("--out"));
         int epochs = cli.getInt("--epochs", Defaults.PRETRAIN_EPOCHS);
@@ -54,7 +54,9 @@ final class PretrainCommand {
             results.put("shift", shift.cliName());
             results.put("epochs", epochs);
             results.put("seconds", outcome.seconds());
+            results.put("jvm_seconds", ResultFile.jvmSeconds());
             ResultFile.write(baseDir.resolve("pretrain.properties"), results);
         }
+        return 0;
     }
 }
