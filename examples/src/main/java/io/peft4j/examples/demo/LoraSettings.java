@@ -2,7 +2,7 @@ package io.peft4j.examples.demo;
 
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
-import io.peft4j.config.LoraConfig;
+import io.peft4j.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.List;
 
