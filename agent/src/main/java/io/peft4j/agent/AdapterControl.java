@@ -6,7 +6,7 @@ import io.peft4j.Peft;
 import io.peft4j.agent.config.AgentOptions;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
-import io.peft4j.io.TensorData;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
@@ -159,7 +159,7 @@ public final class AdapterControl {
             return 0;
         }
         double sum = 0;
-        for (float v : TensorData.fromNDArray(p.getArray()).toFloatArray()) {
+        for (float v : TensorArrays.fromNDArray(p.getArray()).toFloatArray()) {
             sum += (double) v * v;
         }
         return sum;
