@@ -115,7 +115,14 @@ public final class Peft {
      * the next ones see it fully loaded (hot swap).
      */
     public static ModelAdapters loadAdapter(Block model, Path dir, String name) {
-        AdapterConfig config = AdapterConfigs.read(dir);
+        return loadAdapter(model, AdapterConfigs.read(dir), dir, name);
+    }
+
+    /**
+     * {@link #loadAdapter(Block, Path, String)} with the config already read from {@code dir} (e.g. once for many
+     * models): injects {@code config} as {@code name} and loads {@code dir/adapter_model.safetensors} when it exists.
+     */
+    public static ModelAdapters loadAdapter(Block model, AdapterConfig config, Path dir, String name) {
         PeftInstrumentation.ensureInstalled();
         ModelAdapters adapters = AdapterRegistry.modelFor(model);
         return adapters.exclusive(() -> {

@@ -6,7 +6,7 @@ import io.peft4j.Peft;
 import io.peft4j.agent.config.AgentOptions;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
-import io.peft4j.io.TensorData;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
@@ -44,9 +44,8 @@ public final class AdapterControl {
     private static final PeftLog LOG = PeftLog.get(AdapterControl.class);
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
-    private final Object lock;
+    private final InjectionGate gate;
     private final KnownModels models;
-    private final AutoInjector injector;
     private final Path adapterRoot;
     private final Path dumpDir;
 
@@ -61,16 +60,15 @@ public final class AdapterControl {
     /**
      * Creates the control.
      *
-     * @param lock the monitor injection holds (operations never overlap an injection)
+     * @param gate shared with automatic injection: its monitor (operations never overlap an injection) and its
+     *     switch ({@link #removeAll()} stops automatic injection)
      * @param models the models in use
-     * @param injector the auto-injector (stopped by {@link #removeAll()}), or {@code null}
      * @param adapterRoot where {@link #load} finds adapters, or {@code null}
      * @param dumpDir where {@link #dump} writes, or {@code null}
      */
-    AdapterControl(Object lock, KnownModels models, AutoInjector injector, Path adapterRoot, Path dumpDir) {
-        this.lock = lock;
+    AdapterControl(InjectionGate gate, KnownModels models, Path adapterRoot, Path dumpDir) {
+        this.gate = gate;
         this.models = models;
-        this.injector = injector;
         this.adapterRoot = adapterRoot == null ? null : adapterRoot.toAbsolutePath().normalize();
         this.dumpDir = dumpDir == null ? null : dumpDir.toAbsolutePath().normalize();
     }
@@ -103,7 +101,7 @@ public final class AdapterControl {
 
     /** Every module that carries an adapter, per model, module and adapter. */
     public List<ModuleRow> modules() {
-        synchronized (lock) {
+        synchronized (gate) {
             List<ModuleRow> rows = new ArrayList<>();
             for (ModelAdapters model : adapted()) {
                 String id = models.idOf(model.root());
@@ -120,7 +118,7 @@ public final class AdapterControl {
 
     /** Every adapter of every model with its state and the L2 norm of its parameters. */
     public List<AdapterRow> adapters() {
-        synchronized (lock) {
+        synchronized (gate) {
             List<AdapterRow> rows = new ArrayList<>();
             for (ModelAdapters model : adapted()) {
                 String id = models.idOf(model.root());
@@ -159,7 +157,7 @@ public final class AdapterControl {
             return 0;
         }
         double sum = 0;
-        for (float v : TensorData.fromNDArray(p.getArray()).toFloatArray()) {
+        for (float v : TensorArrays.fromNDArray(p.getArray()).toFloatArray()) {
             sum += (double) v * v;
         }
         return sum;
@@ -174,7 +172,7 @@ public final class AdapterControl {
         if (list == null) {
             throw new IllegalArgumentException("activate needs adapter names, e.g. 'default' or 'a+b'");
         }
-        synchronized (lock) {
+        synchronized (gate) {
             List<ModelAdapters> all = requireAdapted();
             for (ModelAdapters model : all) {
                 for (String name : list) {
@@ -207,7 +205,7 @@ public final class AdapterControl {
 
     /** Disables or re-enables the adapters of every adapted model. */
     public String setEnabled(boolean enabled) {
-        synchronized (lock) {
+        synchronized (gate) {
             List<String> done = new ArrayList<>();
             for (ModelAdapters model : requireAdapted()) {
                 model.setAdaptersEnabled(enabled);
@@ -220,7 +218,7 @@ public final class AdapterControl {
 
     /** Merges the active adapters of every adapted model into its base weights (safe merge). */
     public String merge() {
-        synchronized (lock) {
+        synchronized (gate) {
             List<String> done = new ArrayList<>();
             for (ModelAdapters model : requireAdapted()) {
                 List<String> active = model.activeAdapters();
@@ -234,7 +232,7 @@ public final class AdapterControl {
 
     /** Unmerges every adapted model. */
     public String unmerge() {
-        synchronized (lock) {
+        synchronized (gate) {
             List<String> done = new ArrayList<>();
             for (ModelAdapters model : requireAdapted()) {
                 model.unmerge();
@@ -268,7 +266,7 @@ public final class AdapterControl {
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(e.getMessage());
         }
-        synchronized (lock) {
+        synchronized (gate) {
             List<Block> roots = new ArrayList<>(models.roots());
             for (ModelAdapters m : adapted()) {
                 if (!roots.contains(m.root())) {
@@ -330,7 +328,7 @@ public final class AdapterControl {
         if (!target.startsWith(dumpDir) || target.equals(dumpDir)) {
             throw new IllegalArgumentException("adapter name '" + name + "' leaves dumpDir " + dumpDir);
         }
-        synchronized (lock) {
+        synchronized (gate) {
             List<ModelAdapters> having = new ArrayList<>();
             for (ModelAdapters m : adapted()) {
                 if (m.adapterNames().contains(name)) {
@@ -405,10 +403,8 @@ public final class AdapterControl {
      * output straight to the base output) and stops injecting into models not adapted yet.
      */
     public String removeAll() {
-        synchronized (lock) {
-            if (injector != null) {
-                injector.stop();
-            }
+        synchronized (gate) {
+            gate.close();
             Map<String, List<String>> removed = new LinkedHashMap<>();
             for (ModelAdapters model : adapted()) {
                 List<String> names = model.adapterNames();

@@ -85,17 +85,17 @@ final class AgentStarter {
             installer.start();
         }
         long configsMs;
-        Map<String, Path> adapters;
+        List<StartupAdapter> adapters = new ArrayList<>();
         try {
-            adapters = options.adapters();
             long t = System.nanoTime();
-            if (adapters.isEmpty()) {
+            if (options.adapters().isEmpty()) {
                 log.warn("no adapter given (adapter=DIR): models are only instrumented{}",
                         options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()
                                 : "");
             }
-            for (Map.Entry<String, Path> e : adapters.entrySet()) {
+            for (Map.Entry<String, Path> e : options.adapters().entrySet()) {
                 AdapterConfig config = readConfig(e.getValue());
+                adapters.add(new StartupAdapter(e.getKey(), e.getValue(), config));
                 log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used", e.getKey(),
                         config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
                                 : " (no adapter_model.safetensors: fresh weights)");
@@ -110,23 +110,20 @@ final class AgentStarter {
         }
         long instrumentationMs = installer.await();
         KnownModels models = new KnownModels();
-        Runnable onFirstModel = null;
-        AdapterControl[] control = new AdapterControl[1];
-        if (options.jmx()) {
-            // At launch: registered when the application first uses a model, on that thread, once (~60-190 ms for the
-            // platform MBean server). Not on a thread of its own: creating the server while the first training steps
-            // run changed their floating-point results (MKL picks its threads by load) and made an AdaLoRA run
-            // from E = 0 diverge. When attached: at once.
-            onFirstModel = () -> JmxRegistration.register(
-                    new AdaptersBean(control[0], () -> describe(models)));
-        }
-        AutoInjector injector = new AutoInjector(adapters, options.active(), options.merge(), options.saveDir(),
-                options.failOnError(), models, premain ? onFirstModel : null);
-        control[0] = new AdapterControl(injector, models, injector, options.adapterRoot(), options.dumpDir());
+        InjectionGate gate = new InjectionGate();
+        AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
+        Runnable registerJmx = options.jmx()
+                ? () -> JmxRegistration.register(new AdaptersBean(control, () -> describe(models))) : null;
+        // At launch, JMX is registered when the application first uses a model, on that thread, once (~60-190 ms for
+        // the platform MBean server). Not on a thread of its own: creating the server while the first training steps
+        // run changed their floating-point results (MKL picks its threads by load) and made an AdaLoRA run from E = 0
+        // diverge. When attached: at once.
+        AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
+                options.failOnError(), models, premain ? registerJmx : null);
         ModelHooks.setListener(injector);
         System.setProperty(STARTED_PROPERTY, how);
-        if (!premain && options.jmx()) {
-            JmxRegistration.register(new AdaptersBean(control[0], () -> describe(models)));
+        if (!premain && registerJmx != null) {
+            registerJmx.run();
         }
         System.setProperty(STATUS_PROPERTY, "ready");
         log.info("agent ready in {} ms (configs {} ms, instrumentation {} ms; {})",

@@ -9,12 +9,13 @@ import io.peft4j.config.PeftConfigException;
 import io.peft4j.instrument.InjectionFailure;
 import io.peft4j.instrument.ModelLifecycleListener;
 import io.peft4j.log.PeftLog;
+import io.peft4j.match.TargetsNotFoundException;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.WeakIdentityMap;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -25,7 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Trainer closes and {@code save} is set, the trained adapters are written there in PEFT's layout ({@code default}
  * in the directory itself, others in a sub-directory named after them).
  *
- * <p>Every root it sees is recorded in {@link KnownModels} (also without configured adapters), so that JMX
+ * <p>Every model gets the configs read once at start-up ({@link StartupAdapter}); only the weights are read per
+ * model. Every root it sees is recorded in {@link KnownModels} (also without configured adapters), so that JMX
  * {@code load} can reach it. Other threads that use a model while it is being adapted wait until the injection is
  * complete, so that no forward pass runs on a half-adapted model. When injection fails with {@code onError=fail},
  * every later use of that model fails again: the application never serves it unadapted.
@@ -35,7 +37,8 @@ final class AutoInjector implements ModelLifecycleListener {
     private static final PeftLog LOG = PeftLog.get(AutoInjector.class);
     private static final String BLOCK_CLASS = "ai.djl.nn.AbstractBaseBlock";
 
-    private final Map<String, Path> adapters;
+    private final List<StartupAdapter> adapters;
+    private final InjectionGate gate;
     private final List<String> active;
     private final boolean merge;
     private final Path saveDir;
@@ -45,13 +48,13 @@ final class AutoInjector implements ModelLifecycleListener {
     private final AtomicBoolean firstModelSeen = new AtomicBoolean();
     private final WeakIdentityMap<Block, String> handled = new WeakIdentityMap<>();
     private final WeakIdentityMap<Block, InjectionFailure> failed = new WeakIdentityMap<>();
-    private volatile boolean stopped;
     private Thread injecting;
 
     /**
      * Creates the injector.
      *
-     * @param adapters the adapters to inject, by name, in order (may be empty: then models are only recorded)
+     * @param adapters the adapters to inject, in order (may be empty: then models are only recorded)
+     * @param gate the monitor injections hold and the switch that stops them, shared with the JMX operations
      * @param active the adapters to activate, or {@code null} for the last injected
      * @param merge whether to merge the active adapters after injection
      * @param saveDir where to save adapters when training ends, or {@code null}
@@ -59,20 +62,16 @@ final class AutoInjector implements ModelLifecycleListener {
      * @param models where every root in use is recorded
      * @param firstModel run once, after the first model was handled (lazy JMX registration), or {@code null}
      */
-    AutoInjector(Map<String, Path> adapters, List<String> active, boolean merge, Path saveDir, boolean failOnError,
-            KnownModels models, Runnable firstModel) {
-        this.adapters = new java.util.LinkedHashMap<>(adapters);
+    AutoInjector(List<StartupAdapter> adapters, InjectionGate gate, List<String> active, boolean merge, Path saveDir,
+            boolean failOnError, KnownModels models, Runnable firstModel) {
+        this.adapters = List.copyOf(adapters);
+        this.gate = gate;
         this.active = active;
         this.merge = merge;
         this.saveDir = saveDir;
         this.failOnError = failOnError;
         this.models = models;
         this.firstModel = firstModel;
-    }
-
-    /** Stops injecting into models not adapted yet (JMX {@code removeAll}); models are still recorded. */
-    void stop() {
-        stopped = true;
     }
 
     @Override
@@ -88,7 +87,7 @@ final class AutoInjector implements ModelLifecycleListener {
             return;
         }
         boolean handledNow = false;
-        synchronized (this) {
+        synchronized (gate) {
             if (handled.get(root) != null || failed.get(root) != null || injecting == Thread.currentThread()
                     || !initialised(root)) {
                 return;
@@ -96,7 +95,7 @@ final class AutoInjector implements ModelLifecycleListener {
             models.register(root);
             injecting = Thread.currentThread();
             try {
-                if (!stopped) {
+                if (!gate.isClosed()) {
                     inject(root, trigger);
                 }
                 handled.put(root, trigger);
@@ -128,14 +127,14 @@ final class AutoInjector implements ModelLifecycleListener {
         if (adapters.isEmpty()) {
             return;
         }
-        String current = null;
+        StartupAdapter current = null;
         try {
             ModelAdapters model = null;
-            for (Map.Entry<String, Path> e : adapters.entrySet()) {
-                current = e.getKey();
+            for (StartupAdapter adapter : adapters) {
+                current = adapter;
                 LOG.info("model {} ({}) in use ({}): injecting adapter '{}' from {}", models.idOf(root),
-                        root.getClass().getName(), trigger, e.getKey(), e.getValue());
-                model = Peft.loadAdapter(root, e.getValue(), e.getKey());
+                        root.getClass().getName(), trigger, adapter.name(), adapter.dir());
+                model = Peft.loadAdapter(root, adapter.config(), adapter.dir(), adapter.name());
             }
             current = null;
             if (model != null && active != null) {
@@ -150,16 +149,16 @@ final class AutoInjector implements ModelLifecycleListener {
                 }
             }
         } catch (PeftConfigException | IllegalArgumentException | IllegalStateException
-                | UnsupportedOperationException | java.io.UncheckedIOException e) {
+                | UnsupportedOperationException | UncheckedIOException e) {
             Peft.adapters(root).ifPresent(m -> m.adapterNames().forEach(m::deleteAdapter));
-            if ("forward".equals(trigger) && e instanceof PeftConfigException
-                    && e.getMessage() != null && e.getMessage().startsWith("Target modules")) {
+            if ("forward".equals(trigger) && e instanceof TargetsNotFoundException) {
+                // A block run on its own (not a model the configs were written for): not an error.
                 LOG.warn("a forward pass ran on {} but none of its modules is targeted: {}; left unadapted",
                         root.getClass().getName(), e.getMessage());
                 return;
             }
-            String message = "cannot inject " + (current == null ? "adapters" : "adapter '" + current + "' from "
-                    + adapters.get(current)) + " into " + root.getClass().getName() + ": " + e.getMessage();
+            String message = "cannot inject " + (current == null ? "adapters" : "adapter '" + current.name()
+                    + "' from " + current.dir()) + " into " + root.getClass().getName() + ": " + e.getMessage();
             if (failOnError) {
                 LOG.error("{} (onError=fail: stopping; set onError=warn to run without the adapter)", message);
                 throw new InjectionFailure(message, e);

@@ -1,7 +1,5 @@
 package io.peft4j.io;
 
-import ai.djl.ndarray.types.DataType;
-
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -59,8 +57,8 @@ public enum SafetensorsDType {
 
     private final int byteSize;
     /**
-     * The name of the DJL {@link DataType} (resolved only when asked: reading a safetensors header must not need
-     * DJL, e.g. in {@code java -jar peft4j-agent.jar inspect}).
+     * The name of the DJL {@code DataType} ({@link TensorArrays} resolves it: this package reads and writes
+     * safetensors without DJL, e.g. in {@code java -jar peft4j-agent.jar inspect}).
      */
     private final String dataType;
 
@@ -99,39 +97,8 @@ public enum SafetensorsDType {
                         + ")");
     }
 
-    /**
-     * Returns the DJL data type with the same element encoding.
-     *
-     * <p>A mapping exists for BF16, I16, U16, U32 and U64, but DJL 0.36's PyTorch engine aborts
-     * the JVM when asked to create arrays of those types; see {@link TensorData#toNDArray}.
-     *
-     * @return the DJL data type
-     * @throws UnsupportedOperationException for the 8-bit float types and {@code C64}, which DJL
-     *     cannot represent
-     */
-    public DataType toDataType() {
-        if (dataType == null) {
-            throw new UnsupportedOperationException(
-                    "safetensors dtype " + name() + " has no DJL DataType equivalent");
-        }
-        return DataType.valueOf(dataType);
-    }
-
-    /**
-     * Returns the safetensors type for a DJL data type.
-     *
-     * @param dataType a DJL data type
-     * @return the safetensors type with the same element encoding
-     * @throws IllegalArgumentException for DJL types safetensors cannot store (STRING, UNKNOWN,
-     *     COMPLEX64)
-     */
-    public static SafetensorsDType fromDataType(DataType dataType) {
-        for (SafetensorsDType type : values()) {
-            if (type.dataType != null && type.dataType.equals(dataType.name())) {
-                return type;
-            }
-        }
-        throw new IllegalArgumentException(
-                "DJL DataType " + dataType + " cannot be stored in a safetensors file");
+    /** The name of the DJL data type with the same element encoding, or {@code null}. */
+    String djlName() {
+        return dataType;
     }
 }

@@ -2,7 +2,6 @@ package io.peft4j.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -14,19 +13,14 @@ import java.util.Map;
 /**
  * A safetensors file that has been read and validated.
  *
- * <p>{@link #read} checks the whole header before returning (see {@link SafetensorsException} for
- * what is rejected) and memory-maps the data buffer read-only, so tensor bytes are paged in only
+ * <p>{@link #read} checks the whole header before returning ({@link SafetensorsHeader}; see
+ * {@link SafetensorsException} for what is rejected) and memory-maps the data buffer read-only, so tensor bytes are paged in only
  * when used. The mapping lives as long as the {@link TensorData} objects that use it; there is
  * nothing to close. Instances are immutable and safe to share between threads.
  */
 public final class SafetensorsFile {
     /** The reserved header key of the string-to-string metadata map. */
     public static final String METADATA_KEY = "__metadata__";
-
-    /** Largest header accepted, as in the reference implementation (100 MB). */
-    static final long MAX_HEADER_BYTES = 100_000_000L;
-
-    private static final int LENGTH_PREFIX_BYTES = Long.BYTES;
 
     private final Path file;
     private final Map<String, String> metadata;
@@ -50,58 +44,10 @@ public final class SafetensorsFile {
      */
     public static SafetensorsFile read(Path file) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < LENGTH_PREFIX_BYTES) {
-                throw new SafetensorsException(
-                        file,
-                        "file is "
-                                + size
-                                + " bytes, shorter than the 8-byte header length that starts"
-                                + " every safetensors file");
-            }
-            long headerLength =
-                    readFully(file, channel, 0, LENGTH_PREFIX_BYTES)
-                            .order(ByteOrder.LITTLE_ENDIAN)
-                            .getLong();
-            // Negative means >= 2^63 as an unsigned 64-bit number.
-            if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
-                throw new SafetensorsException(
-                        file,
-                        "header length "
-                                + Long.toUnsignedString(headerLength)
-                                + " is larger than the limit of "
-                                + MAX_HEADER_BYTES
-                                + " bytes");
-            }
-            if (headerLength > size - LENGTH_PREFIX_BYTES) {
-                throw new SafetensorsException(
-                        file,
-                        "header length "
-                                + headerLength
-                                + " is larger than the "
-                                + (size - LENGTH_PREFIX_BYTES)
-                                + " bytes that follow it in the file");
-            }
-            ByteBuffer headerBytes =
-                    readFully(file, channel, LENGTH_PREFIX_BYTES, (int) headerLength);
-            HeaderParser.Header header = HeaderParser.parse(file, headerBytes.array());
-            long dataStart = LENGTH_PREFIX_BYTES + headerLength;
-            long dataLength = size - dataStart;
-            DataLayout.check(file, header.tensors(), dataLength);
-            return new SafetensorsFile(
-                    file, header.metadata(), map(channel, header.tensors(), dataStart, dataLength));
+            SafetensorsHeader header = SafetensorsHeader.read(file, channel);
+            return new SafetensorsFile(file, header.metadata(),
+                    map(channel, header.tensors(), header.dataStart(), header.dataLength()));
         }
-    }
-
-    private static ByteBuffer readFully(Path file, FileChannel channel, long position, int length)
-            throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) {
-                throw new SafetensorsException(file, "file ended while reading the header");
-            }
-        }
-        return buffer.flip();
     }
 
     /** Maps the data buffer once when it fits one mapping, else each tensor on its own. */

@@ -147,12 +147,12 @@ public final class SafetensorsWriter {
             offset = end;
         }
         byte[] header = HeaderEncoder.encode(metadata, entries);
-        if (header.length > SafetensorsFile.MAX_HEADER_BYTES) {
+        if (header.length > SafetensorsHeader.MAX_HEADER_BYTES) {
             throw new IllegalArgumentException(
                     "header of "
                             + header.length
                             + " bytes exceeds the safetensors limit of "
-                            + SafetensorsFile.MAX_HEADER_BYTES);
+                            + SafetensorsHeader.MAX_HEADER_BYTES);
         }
         return new Layout(header, data, offset);
     }

@@ -1,40 +1,20 @@
 package io.peft4j.io;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.EnumSet;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * An immutable tensor as safetensors stores it: a {@link SafetensorsDType}, a shape and the
  * elements in row-major order as little-endian bytes.
  *
- * <p>It belongs to no engine and holds no native memory, so it can outlive any {@link NDManager}.
- * Tensors read by {@link SafetensorsFile} share the file's memory mapping; all others own a heap
- * copy. Two instances are {@link #equals equal} when dtype, shape and bytes are equal.
+ * <p>It belongs to no engine, holds no native memory and needs no DJL ({@link TensorArrays} converts
+ * to and from {@code NDArray}s). Tensors read by {@link SafetensorsFile} share the file's memory
+ * mapping; all others own a heap copy. Two instances are {@link #equals equal} when dtype, shape
+ * and bytes are equal.
  */
 public final class TensorData {
-    /**
-     * Types whose NDArrays make DJL 0.36's PyTorch engine call {@code std::terminate}, killing the
-     * JVM, whether created from a buffer or by {@code toType}. {@link #toNDArray} refuses them.
-     */
-    private static final Set<SafetensorsDType> ENGINE_UNSAFE =
-            Collections.unmodifiableSet(
-                    EnumSet.of(
-                            SafetensorsDType.I16,
-                            SafetensorsDType.U16,
-                            SafetensorsDType.BF16,
-                            SafetensorsDType.U32,
-                            SafetensorsDType.U64));
-
     private final SafetensorsDType dtype;
     private final long[] shape;
     private final ByteBuffer bytes;
@@ -98,24 +78,6 @@ public final class TensorData {
         ByteBuffer buffer = ByteBuffer.allocate(Math.multiplyExact(values.length, Long.BYTES));
         buffer.order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(values);
         return wrap(SafetensorsDType.I64, shape, buffer.asReadOnlyBuffer());
-    }
-
-    /**
-     * Copies an {@code NDArray} into a tensor (from any device; the array is left untouched).
-     *
-     * @param array the array; its DJL data type must have a safetensors equivalent
-     * @return the tensor with the array's dtype, shape and elements
-     * @throws IllegalArgumentException if the array's data type cannot be stored in safetensors
-     */
-    public static TensorData fromNDArray(NDArray array) {
-        SafetensorsDType dtype = SafetensorsDType.fromDataType(array.getDataType());
-        long[] shape = array.getShape().getShape();
-        ByteBuffer nativeBytes = array.toByteBuffer();
-        ByteBuffer littleEndian =
-                ByteBuffer.allocate(nativeBytes.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-        copyReordered(nativeBytes, littleEndian, dtype.byteSize());
-        littleEndian.flip();
-        return wrap(dtype, shape, littleEndian.asReadOnlyBuffer());
     }
 
     /**
@@ -273,35 +235,6 @@ public final class TensorData {
         return out;
     }
 
-    /**
-     * Creates an {@code NDArray} with this tensor's data type, shape and elements.
-     *
-     * @param manager the manager that will own the array (and its device)
-     * @return a new array; the caller closes it, or its manager does
-     * @throws UnsupportedOperationException if DJL has no data type for this dtype, or for BF16,
-     *     I16, U16, U32 and U64, which crash DJL 0.36's PyTorch engine (native {@code terminate})
-     */
-    public NDArray toNDArray(NDManager manager) {
-        DataType dataType = dtype.toDataType();
-        if (ENGINE_UNSAFE.contains(dtype)) {
-            throw new UnsupportedOperationException(
-                    "refusing to create a "
-                            + dataType
-                            + " NDArray: DJL 0.36's PyTorch engine aborts the JVM on "
-                            + ENGINE_UNSAFE
-                            + " arrays"
-                            + (dtype == SafetensorsDType.BF16
-                                    ? "; convert with toFloat32() first"
-                                    : ""));
-        }
-        // A fresh native-order buffer: engines may keep a direct buffer as the array's storage,
-        // so it must be writable and must not be the read-only file mapping.
-        ByteBuffer target = manager.allocateDirect(bytes.remaining());
-        copyReordered(data(), target, dtype.byteSize());
-        target.rewind();
-        return manager.create(target, new Shape(shape), dataType);
-    }
-
     private void requireDType(SafetensorsDType wanted) {
         if (dtype != wanted) {
             throw new IllegalStateException("tensor is " + dtype + ", not " + wanted);
@@ -312,7 +245,7 @@ public final class TensorData {
      * Copies all remaining bytes of {@code from} into {@code to}, converting the byte order of each
      * {@code elementSize}-byte element from {@code from.order()} to {@code to.order()}.
      */
-    private static void copyReordered(ByteBuffer from, ByteBuffer to, int elementSize) {
+    static void copyReordered(ByteBuffer from, ByteBuffer to, int elementSize) {
         ByteBuffer source = from.duplicate();
         if (elementSize == 1 || from.order() == to.order()) {
             to.put(source);

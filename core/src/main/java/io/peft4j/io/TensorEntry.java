@@ -1,8 +1,10 @@
 package io.peft4j.io;
 
+import java.util.Arrays;
+
 /**
- * One tensor entry of a safetensors header: where the tensor's bytes are in the data buffer and how
- * to read them.
+ * One tensor entry of a safetensors header: its name, element type and shape, and where its bytes are in the data
+ * buffer.
  *
  * @param name the tensor name (the header key)
  * @param dtype the element type
@@ -10,4 +12,15 @@ package io.peft4j.io;
  * @param begin first byte in the data buffer, inclusive
  * @param end last byte in the data buffer, exclusive
  */
-record TensorEntry(String name, SafetensorsDType dtype, long[] shape, long begin, long end) {}
+public record TensorEntry(String name, SafetensorsDType dtype, long[] shape, long begin, long end) {
+
+    /** The number of elements. */
+    public long numel() {
+        return TensorData.numel(shape);
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + dtype + Arrays.toString(shape) + " [" + begin + ", " + end + ")";
+    }
+}

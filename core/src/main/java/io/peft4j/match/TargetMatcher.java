@@ -1,6 +1,7 @@
 package io.peft4j.match;
 
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PythonRepr;
 import io.peft4j.config.TargetModules;
 import java.math.BigInteger;
@@ -238,13 +239,29 @@ public final class TargetMatcher {
             return "No `target_modules` passed but also no `target_parameters` found. Please check the values for "
                     + "these arguments.";
         }
-        if (!anyExcluded && anyUnmatched) {
+        if (targetsNotFound(config, anyExcluded, anyUnmatched)) {
             return targetsNotFoundMessage(config);
         }
         return "No modules were targeted for adaptation. This might be caused by a combination of mismatched "
                 + "target modules and excluded modules. Please check your `target_modules` and `exclude_modules` "
                 + "configuration. You may also have only targeted modules that are marked to be saved "
                 + "(`modules_to_save`)." + layerNotes(config);
+    }
+
+    /**
+     * The error when no module was targeted, with {@link #noMatchMessage}'s text: a
+     * {@link TargetsNotFoundException} when {@code target_modules} matched nothing and nothing was excluded.
+     */
+    public static PeftConfigException noMatch(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {
+        String message = noMatchMessage(config, anyExcluded, anyUnmatched);
+        return targetsNotFound(config, anyExcluded, anyUnmatched) ? new TargetsNotFoundException(message)
+                : new PeftConfigException(message);
+    }
+
+    private static boolean targetsNotFound(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {
+        TargetModules targets = config.targetModules();
+        return !anyExcluded && anyUnmatched && targets != null && !targets.isEmpty()
+                && !DUMMY_TARGET_MODULES.equals(targets.regex());
     }
 
     /**

@@ -8,6 +8,7 @@ import io.peft4j.config.AdapterConfigs;
 import io.peft4j.io.SafetensorsDType;
 import io.peft4j.io.SafetensorsFile;
 import io.peft4j.io.SafetensorsWriter;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.io.TensorData;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.ModelAdapters;
@@ -41,7 +42,7 @@ public final class AdapterDirectory {
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
         LinkedHashMap<String, Parameter> live = PeftStateDicts.adapterStateDict(model, adapter);
         for (Map.Entry<String, NDArray> e : PeftStateDicts.adapterTensors(model, adapter).entrySet()) {
-            tensors.put(e.getKey(), TensorData.fromNDArray(e.getValue()));
+            tensors.put(e.getKey(), TensorArrays.fromNDArray(e.getValue()));
             if (live.get(e.getKey()).getArray() != e.getValue()) {
                 e.getValue().close();
             }
@@ -80,8 +81,8 @@ public final class AdapterDirectory {
         StateDictLoadResult result;
         try (NDManager manager = anyWeight.getManager().newSubManager()) {
             Map<String, NDArray> stateDict = new LinkedHashMap<>();
-            weights.tensors().forEach((name, tensor) -> stateDict.put(name, (tensor.dtype() == SafetensorsDType.BF16
-                    ? tensor.toFloat32() : tensor).toNDArray(manager)));
+            weights.tensors().forEach((name, tensor) -> stateDict.put(name, TensorArrays.toNDArray(
+                    tensor.dtype() == SafetensorsDType.BF16 ? tensor.toFloat32() : tensor, manager)));
             try {
                 result = PeftStateDicts.load(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {

@@ -125,7 +125,7 @@ final class AdapterInjection {
             }
         }
         if (targets.isEmpty()) {
-            throw new PeftConfigException(TargetMatcher.noMatchMessage(config, anyExcluded, anyUnmatched));
+            throw TargetMatcher.noMatch(config, anyExcluded, anyUnmatched);
         }
         return targets;
     }

@@ -8,6 +8,7 @@ import ai.djl.training.ParameterStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.testmodels.GoldenModels;
 import io.peft4j.testmodels.TorchWeights;
 
@@ -70,7 +71,7 @@ public final class GoldenCase {
 
     /** The case's input. */
     public NDArray input(NDManager manager) throws IOException {
-        return SafetensorsFile.read(dir.resolve("input.safetensors")).get("input").toNDArray(manager);
+        return TensorArrays.toNDArray(SafetensorsFile.read(dir.resolve("input.safetensors")).get("input"), manager);
     }
 
     /** Tensor {@code output} of {@code file}. */

@@ -50,7 +50,7 @@ class GoldenValuesTest {
             assertEquals(DataType.FLOAT32, expected.getDataType());
             assertArrayEquals(
                     expected.toFloatArray(), actual.toFloatArray(), 0f, expected.getName());
-            try (NDArray converted = actual.toNDArray(manager)) {
+            try (NDArray converted = TensorArrays.toNDArray(actual, manager)) {
                 assertTrue(converted.contentEquals(expected), expected.getName());
             }
         }

@@ -39,7 +39,7 @@ class TensorDataNDArrayTest {
     void float32ToNDArray() {
         TensorData tensor = TensorData.ofFloats(new long[] {2, 3}, 1f, 2f, 3f, 4f, 5f, -6.5f);
 
-        NDArray array = tensor.toNDArray(manager);
+        NDArray array = TensorArrays.toNDArray(tensor, manager);
 
         assertEquals(DataType.FLOAT32, array.getDataType());
         assertEquals(new Shape(2, 3), array.getShape());
@@ -51,7 +51,7 @@ class TensorDataNDArrayTest {
     void float32FromNDArray() {
         NDArray array = manager.create(new float[][] {{1f, 2f}, {3f, 0.25f}});
 
-        TensorData tensor = TensorData.fromNDArray(array);
+        TensorData tensor = TensorArrays.fromNDArray(array);
 
         assertEquals(TensorData.ofFloats(new long[] {2, 2}, 1f, 2f, 3f, 0.25f), tensor);
         // 1.0f little-endian is 00 00 80 3F.
@@ -64,12 +64,12 @@ class TensorDataNDArrayTest {
     void int64BothWays() {
         NDArray array = manager.create(new long[] {-1L, 1L << 40, 7L}, new Shape(3, 1));
 
-        TensorData tensor = TensorData.fromNDArray(array);
+        TensorData tensor = TensorArrays.fromNDArray(array);
 
         assertEquals(SafetensorsDType.I64, tensor.dtype());
         assertArrayEquals(new long[] {3, 1}, tensor.shape());
         assertArrayEquals(new long[] {-1L, 1L << 40, 7L}, tensor.toLongArray());
-        NDArray back = tensor.toNDArray(manager);
+        NDArray back = TensorArrays.toNDArray(tensor, manager);
         assertEquals(DataType.INT64, back.getDataType());
         assertArrayEquals(new long[] {-1L, 1L << 40, 7L}, back.toLongArray());
     }
@@ -78,12 +78,12 @@ class TensorDataNDArrayTest {
     void int32BothWays() {
         NDArray array = manager.create(new int[] {-2, 0, 65536});
 
-        TensorData tensor = TensorData.fromNDArray(array);
+        TensorData tensor = TensorArrays.fromNDArray(array);
 
         assertEquals(SafetensorsDType.I32, tensor.dtype());
         assertArrayEquals(
                 new byte[] {-2, -1, -1, -1, 0, 0, 0, 0, 0, 0, 1, 0}, tensor.toByteArray());
-        assertArrayEquals(new int[] {-2, 0, 65536}, tensor.toNDArray(manager).toIntArray());
+        assertArrayEquals(new int[] {-2, 0, 65536}, TensorArrays.toNDArray(tensor, manager).toIntArray());
     }
 
     @Test
@@ -91,11 +91,11 @@ class TensorDataNDArrayTest {
         // IEEE half: 1.0 = 0x3C00, -2.0 = 0xC000, 0.5 = 0x3800.
         NDArray array = manager.create(new float[] {1f, -2f, 0.5f}).toType(DataType.FLOAT16, false);
 
-        TensorData tensor = TensorData.fromNDArray(array);
+        TensorData tensor = TensorArrays.fromNDArray(array);
 
         assertEquals(SafetensorsDType.F16, tensor.dtype());
         assertArrayEquals(new byte[] {0, 0x3C, 0, (byte) 0xC0, 0, 0x38}, tensor.toByteArray());
-        NDArray back = tensor.toNDArray(manager);
+        NDArray back = TensorArrays.toNDArray(tensor, manager);
         assertEquals(DataType.FLOAT16, back.getDataType());
         assertArrayEquals(
                 new float[] {1f, -2f, 0.5f}, back.toType(DataType.FLOAT32, false).toFloatArray());
@@ -111,10 +111,10 @@ class TensorDataNDArrayTest {
                         new byte[] {(byte) 0x80, 0x3F, 0x40, (byte) 0xC0});
 
         UnsupportedOperationException e =
-                assertThrows(UnsupportedOperationException.class, () -> tensor.toNDArray(manager));
+                assertThrows(UnsupportedOperationException.class, () -> TensorArrays.toNDArray(tensor, manager));
         assertTrue(e.getMessage().contains("toFloat32()"), e.getMessage());
 
-        NDArray widened = tensor.toFloat32().toNDArray(manager);
+        NDArray widened = TensorArrays.toNDArray(tensor.toFloat32(), manager);
         assertEquals(DataType.FLOAT32, widened.getDataType());
         assertArrayEquals(new float[] {1f, -3f}, widened.toFloatArray());
     }
@@ -130,7 +130,7 @@ class TensorDataNDArrayTest {
             TensorData tensor = TensorData.of(dtype, new long[] {1}, new byte[dtype.byteSize()]);
             assertThrows(
                     UnsupportedOperationException.class,
-                    () -> tensor.toNDArray(manager),
+                    () -> TensorArrays.toNDArray(tensor, manager),
                     dtype.name());
         }
     }
@@ -145,7 +145,7 @@ class TensorDataNDArrayTest {
         TensorData halves = TensorData.of(SafetensorsDType.F16, new long[] {65536}, all.flip());
 
         float[] ours = halves.toFloatArray();
-        float[] torch = halves.toNDArray(manager).toType(DataType.FLOAT32, false).toFloatArray();
+        float[] torch = TensorArrays.toNDArray(halves, manager).toType(DataType.FLOAT32, false).toFloatArray();
 
         for (int bits = 0; bits < 65536; bits++) {
             if (Float.isNaN(torch[bits])) {
@@ -163,33 +163,33 @@ class TensorDataNDArrayTest {
     void booleanBothWays() {
         NDArray array = manager.create(new boolean[] {true, false, true});
 
-        TensorData tensor = TensorData.fromNDArray(array);
+        TensorData tensor = TensorArrays.fromNDArray(array);
 
         assertEquals(SafetensorsDType.BOOL, tensor.dtype());
         assertArrayEquals(new byte[] {1, 0, 1}, tensor.toByteArray());
         assertArrayEquals(
-                new boolean[] {true, false, true}, tensor.toNDArray(manager).toBooleanArray());
+                new boolean[] {true, false, true}, TensorArrays.toNDArray(tensor, manager).toBooleanArray());
     }
 
     @Test
     void scalarAndEmptyShapes() {
         TensorData scalar = TensorData.ofFloats(new long[] {}, 42f);
-        NDArray scalarArray = scalar.toNDArray(manager);
+        NDArray scalarArray = TensorArrays.toNDArray(scalar, manager);
         assertEquals(new Shape(), scalarArray.getShape());
         assertEquals(42f, scalarArray.getFloat(), 0f);
-        assertEquals(scalar, TensorData.fromNDArray(scalarArray));
+        assertEquals(scalar, TensorArrays.fromNDArray(scalarArray));
 
         TensorData empty = TensorData.ofFloats(new long[] {0, 3});
-        NDArray emptyArray = empty.toNDArray(manager);
+        NDArray emptyArray = TensorArrays.toNDArray(empty, manager);
         assertEquals(new Shape(0, 3), emptyArray.getShape());
-        assertEquals(empty, TensorData.fromNDArray(emptyArray));
+        assertEquals(empty, TensorArrays.fromNDArray(emptyArray));
     }
 
     @Test
     void nonContiguousArrayIsCopiedInLogicalOrder() {
         NDArray transposed = manager.create(new float[][] {{1f, 2f, 3f}, {4f, 5f, 6f}}).transpose();
 
-        TensorData tensor = TensorData.fromNDArray(transposed);
+        TensorData tensor = TensorArrays.fromNDArray(transposed);
 
         assertArrayEquals(new long[] {3, 2}, tensor.shape());
         assertArrayEquals(new float[] {1f, 4f, 2f, 5f, 3f, 6f}, tensor.toFloatArray());
@@ -201,7 +201,7 @@ class TensorDataNDArrayTest {
                 SafetensorsFile.read(GoldenFiles.file("b1_lora_mlp/base_model.safetensors"));
         TensorData bias = file.get("head.bias");
 
-        NDArray array = bias.toNDArray(manager);
+        NDArray array = TensorArrays.toNDArray(bias, manager);
         array.addi(1f);
 
         float[] original = bias.toFloatArray();
@@ -217,7 +217,7 @@ class TensorDataNDArrayTest {
         TensorData fp8 = TensorData.of(SafetensorsDType.F8_E4M3, new long[] {1}, new byte[] {0x38});
 
         UnsupportedOperationException e =
-                assertThrows(UnsupportedOperationException.class, () -> fp8.toNDArray(manager));
+                assertThrows(UnsupportedOperationException.class, () -> TensorArrays.toNDArray(fp8, manager));
 
         assertEquals("safetensors dtype F8_E4M3 has no DJL DataType equivalent", e.getMessage());
     }

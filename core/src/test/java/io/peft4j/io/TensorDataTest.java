@@ -173,19 +173,19 @@ class TensorDataTest {
 
     @Test
     void dtypeMapsToDjl() {
-        assertEquals(DataType.FLOAT32, SafetensorsDType.F32.toDataType());
-        assertEquals(DataType.BOOLEAN, SafetensorsDType.BOOL.toDataType());
-        assertEquals(DataType.UINT16, SafetensorsDType.U16.toDataType());
-        assertEquals(SafetensorsDType.I64, SafetensorsDType.fromDataType(DataType.INT64));
-        assertEquals(SafetensorsDType.BF16, SafetensorsDType.fromDataType(DataType.BFLOAT16));
-        assertThrows(UnsupportedOperationException.class, SafetensorsDType.C64::toDataType);
+        assertEquals(DataType.FLOAT32, TensorArrays.dataType(SafetensorsDType.F32));
+        assertEquals(DataType.BOOLEAN, TensorArrays.dataType(SafetensorsDType.BOOL));
+        assertEquals(DataType.UINT16, TensorArrays.dataType(SafetensorsDType.U16));
+        assertEquals(SafetensorsDType.I64, TensorArrays.dtype(DataType.INT64));
+        assertEquals(SafetensorsDType.BF16, TensorArrays.dtype(DataType.BFLOAT16));
+        assertThrows(UnsupportedOperationException.class, () -> TensorArrays.dataType(SafetensorsDType.C64));
         assertThrows(
                 IllegalArgumentException.class,
-                () -> SafetensorsDType.fromDataType(DataType.STRING));
+                () -> TensorArrays.dtype(DataType.STRING));
         for (SafetensorsDType dtype : SafetensorsDType.values()) {
             try {
-                DataType djl = dtype.toDataType();
-                assertEquals(dtype, SafetensorsDType.fromDataType(djl));
+                DataType djl = TensorArrays.dataType(dtype);
+                assertEquals(dtype, TensorArrays.dtype(djl));
                 assertEquals(dtype.byteSize(), djl.getNumOfBytes(), dtype.name());
             } catch (UnsupportedOperationException expected) {
                 // F8_* and C64

@@ -1,29 +1,22 @@
 package io.peft4j.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peft4j.io.SafetensorsFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A minimal safetensors reader for the tests (independent of peft4j's own): 8-byte little-endian header length, a
- * JSON header, then raw little-endian data. Only F32 tensors are decoded to floats; every tensor keeps its raw bytes
- * so that tests can check bit identity.
+ * A safetensors file as the tests look at it, read with peft4j's codec ({@link SafetensorsFile}, which needs no DJL):
+ * tensors by name with their dtype, shape and raw little-endian bytes, so that tests can check bit identity.
  */
 final class Safetensors {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
     private final Map<String, Tensor> tensors;
@@ -43,38 +36,11 @@ final class Safetensors {
      * @throws IOException if the file cannot be read or is malformed
      */
     static Safetensors read(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        if (bytes.length < 8) {
-            throw new IOException(file + ": too short for a safetensors file (" + bytes.length + " bytes)");
-        }
-        long headerLength = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        if (headerLength <= 0 || 8 + headerLength > bytes.length) {
-            throw new IOException(file + ": bad header length " + headerLength);
-        }
-        JsonNode header = JSON.readTree(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8));
-        int dataStart = 8 + (int) headerLength;
+        SafetensorsFile read = SafetensorsFile.read(file);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().equals("__metadata__")) {
-                e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                continue;
-            }
-            JsonNode info = e.getValue();
-            String dtype = info.path("dtype").asText();
-            List<Long> shapeList = new ArrayList<>();
-            info.path("shape").forEach(d -> shapeList.add(d.asLong()));
-            long[] shape = shapeList.stream().mapToLong(Long::longValue).toArray();
-            long begin = info.path("data_offsets").path(0).asLong(-1);
-            long end = info.path("data_offsets").path(1).asLong(-1);
-            if (begin < 0 || end < begin || dataStart + end > bytes.length) {
-                throw new IOException(file + ": tensor " + e.getKey() + " has bad data_offsets " + info);
-            }
-            byte[] raw = Arrays.copyOfRange(bytes, dataStart + (int) begin, dataStart + (int) end);
-            tensors.put(e.getKey(), new Tensor(e.getKey(), dtype, shape, raw));
-        }
-        return new Safetensors(file, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+        read.tensors().forEach((name, t) -> tensors.put(name, new Tensor(name, t.dtype().name(), t.shape(),
+                t.toByteArray())));
+        return new Safetensors(file, Collections.unmodifiableMap(tensors), read.metadata());
     }
 
     /** The file this was read from. */

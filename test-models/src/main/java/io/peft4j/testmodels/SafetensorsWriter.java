@@ -19,6 +19,10 @@ import java.util.Map;
 /**
  * Writes arrays as a safetensors file: 8-byte little-endian header length, compact JSON header padded with spaces
  * to a multiple of 8, then the little-endian tensor bytes in map order.
+ *
+ * <p>The applications' own writer, apart from peft4j's codec ({@code io.peft4j.io}) on purpose: these applications
+ * never reference peft4j, and DJL's encoder ({@code NDList.encode(SAFETENSORS)}) does not keep the tensors' order
+ * (six parameters came back in hash order), which the tests of the applications' files rely on.
  */
 public final class SafetensorsWriter {
 

@@ -1,24 +1,16 @@
 package io.peft4j.agent.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
-import io.peft4j.io.SafetensorsFile;
-import io.peft4j.io.TensorData;
+import io.peft4j.io.SafetensorsHeader;
+import io.peft4j.io.TensorEntry;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -97,59 +89,12 @@ final class InspectCommand implements Cli.Command {
         }
     }
 
-    /** Name, dtype, shape and element count of every tensor. */
+    /** Name, dtype, shape and element count of every tensor, from the header alone (no DJL, no data read). */
     private static List<String[]> tensors(Path file) throws IOException {
         List<String[]> out = new ArrayList<>();
-        try {
-            SafetensorsFile st = SafetensorsFile.read(file);
-            for (Map.Entry<String, TensorData> e : st.tensors().entrySet()) {
-                TensorData t = e.getValue();
-                out.add(new String[] {e.getKey(), t.dtype().name(), Arrays.toString(t.shape()),
-                    Long.toString(t.numel())});
-            }
-            return out;
-        } catch (LinkageError e) {
-            // peft4j's safetensors reader maps dtypes to DJL's, and DJL is not on this command's class path:
-            // read the header (the same JSON) directly.
-            return headerTensors(file);
+        for (TensorEntry t : SafetensorsHeader.read(file).tensors()) {
+            out.add(new String[] {t.name(), t.dtype().name(), Arrays.toString(t.shape()), Long.toString(t.numel())});
         }
-    }
-
-    private static List<String[]> headerTensors(Path file) throws IOException {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            while (prefix.hasRemaining() && channel.read(prefix) >= 0) {
-                // read the 8-byte header length
-            }
-            if (prefix.hasRemaining()) {
-                throw new IOException("file is shorter than the 8-byte header length");
-            }
-            long length = prefix.flip().getLong();
-            if (length < 2 || length > 100_000_000L || length > channel.size() - 8) {
-                throw new IOException("header length " + Long.toUnsignedString(length) + " does not fit the file");
-            }
-            ByteBuffer header = ByteBuffer.allocate((int) length);
-            while (header.hasRemaining() && channel.read(header) >= 0) {
-                // read the header
-            }
-            JsonNode root = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
-            List<String[]> out = new ArrayList<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext();) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if ("__metadata__".equals(e.getKey())) {
-                    continue;
-                }
-                JsonNode t = e.getValue();
-                List<Long> shape = new ArrayList<>();
-                long numel = 1;
-                for (JsonNode d : t.path("shape")) {
-                    shape.add(d.asLong());
-                    numel *= d.asLong();
-                }
-                out.add(new String[] {e.getKey(), t.path("dtype").asText(), shape.toString(),
-                    Long.toString(numel)});
-            }
-            return out;
-        }
+        return out;
     }
 }
