@@ -42,7 +42,10 @@ public final class Peft {
 
     private Peft() {}
 
-    /** Injects adapter {@value #DEFAULT_ADAPTER} into {@code model}; see {@link #injectAdapter(AdapterConfig, Block, String)}. */
+    /**
+     * Injects adapter {@value #DEFAULT_ADAPTER} into {@code model}; see {@link #injectAdapter(AdapterConfig, Block,
+     * String)}.
+     */
     public static ModelAdapters injectAdapter(AdapterConfig config, Block model) {
         return injectAdapter(config, model, DEFAULT_ADAPTER);
     }

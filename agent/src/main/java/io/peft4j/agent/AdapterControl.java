@@ -298,7 +298,8 @@ public final class AdapterControl {
                         m.setAdaptersEnabled(true);
                     }
                 } catch (RuntimeException e) {
-                    LOG.error("JMX: cannot load adapter '{}' from {} into model {}: {}", name, dir, id, e.toString(), e);
+                    LOG.error("JMX: cannot load adapter '{}' from {} into model {}: {}", name, dir, id, e.toString(),
+                            e);
                     throw new IllegalStateException("cannot load adapter '" + name + "' (" + config.peftType()
                             .jsonName() + ") from " + dir + " into model " + id + ": " + e.getMessage()
                             + (done.isEmpty() ? "" : " (already loaded into " + done + ")"));

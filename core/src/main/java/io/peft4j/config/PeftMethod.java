@@ -114,7 +114,7 @@ public interface PeftMethod {
     }
 
     /**
-     * Training-time work of a method (AdaLoRA's rank allocation), called by the training advice for every model in
+     * Training-time work of a method (AdaLoRA's rank allocation), called by the woven training hooks for every model in
      * training; each call must return quickly when the model has no adapter of this method.
      */
     interface TrainingHook {

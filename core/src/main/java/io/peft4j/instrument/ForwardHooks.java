@@ -8,8 +8,8 @@ import io.peft4j.tuner.TunedModule;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * What the forward advice calls: finds the tuned-module record of a block (one map lookup, {@code null} for blocks
- * without adapters) and lets it rewrite the input and output. Never throws: errors are counted in
+ * What the calls woven into DJL's forward run: finds the tuned-module record of a block (one map lookup, {@code null}
+ * for blocks without adapters) and lets it rewrite the input and output. Never throws: errors are counted in
  * {@link AdviceErrors} and the block's own result is used.
  */
 public final class ForwardHooks {

@@ -76,7 +76,10 @@ public final class ModelHooks {
         }
     }
 
-    /** A Trainer was created, initialised ({@code trainer-initialized}), stepped ({@code trainer-step}) or is closing ({@code trainer-closing}). */
+    /**
+     * A Trainer was created, initialised ({@code trainer-initialized}), stepped ({@code trainer-step}) or is closing
+     * ({@code trainer-closing}).
+     */
     public static void trainerEvent(Object trainer, String event) {
         switch (event) {
             case "trainer":

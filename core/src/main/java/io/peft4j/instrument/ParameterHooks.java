@@ -10,9 +10,9 @@ import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.SavedModule;
 
 /**
- * What the parameter advice calls: appends adapter parameters to a tuned block's {@code getParameters()} (so DJL's
- * Trainer initialises, checks and updates them, while {@code saveParameters} — which uses
- * {@code getDirectParameters()} — never writes them into the user's model file), and substitutes
+ * What the calls woven into DJL's parameter access run: appends adapter parameters to a tuned block's
+ * {@code getParameters()} (so DJL's Trainer initialises, checks and updates them, while {@code saveParameters} — which
+ * uses {@code getDirectParameters()} — never writes them into the user's model file), and substitutes
  * {@code modules_to_save} copies for the originals in {@code ParameterStore.getValue}.
  */
 public final class ParameterHooks {

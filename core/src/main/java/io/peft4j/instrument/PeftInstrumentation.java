@@ -13,8 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code -javaagent} (or attached), otherwise by attaching Byte Buddy's agent to this JVM on first use of the Java
  * API. The {@link DjlWeaver} (plain ASM) changes no class shape, so classes already loaded are retransformed.
  *
- * <p>Instrumented: {@code forwardInternal} of {@code Linear}, {@code Embedding}, {@code IdEmbedding} and {@code Convolution}; both {@code forward} overloads and
- * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructor,
+ * <p>Instrumented (the list and the hooks called are in {@link DjlWeaver}): {@code forwardInternal} of {@code Linear},
+ * {@code Embedding}, {@code IdEmbedding} and {@code Convolution}; both {@code forward} overloads and
+ * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructors,
  * {@code initialize}, {@code step} and {@code close}; {@code Predictor}'s constructor; {@code backward} of
  * {@code GradientCollector} implementations.
  */
@@ -86,7 +87,7 @@ public final class PeftInstrumentation {
         return java.util.Collections.unmodifiableSet(TRANSFORMED);
     }
 
-    /** Makes sure the advice is in place, attaching to this JVM if no agent was given at launch. */
+    /** Makes sure the hooks are woven in, attaching to this JVM if no agent was given at launch. */
     public static synchronized void ensureInstalled() {
         if (weaver != null) {
             return;
@@ -95,7 +96,7 @@ public final class PeftInstrumentation {
         install(ByteBuddyAgent.install());
     }
 
-    /** Whether the advice is installed. */
+    /** Whether the hooks are installed. */
     public static synchronized boolean isInstalled() {
         return weaver != null;
     }
@@ -105,7 +106,7 @@ public final class PeftInstrumentation {
         return instrumentation;
     }
 
-    /** Errors Byte Buddy reported while transforming DJL classes. */
+    /** Errors the weaver met while transforming DJL classes (each left as DJL wrote it). */
     public static long transformErrors() {
         return TRANSFORM_ERRORS.get();
     }

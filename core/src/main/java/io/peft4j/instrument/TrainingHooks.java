@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the training advice calls, with or without the agent: gives adapted models PEFT's trainable set back when a
- * Trainer is created, and runs the {@link PeftMethod#trainingHook() training hooks} of the methods that have one
- * (AdaLoRA's per-step rank allocation and loss regularisation). Never throws.
+ * What the calls woven into DJL's training run, with or without the agent: gives adapted models PEFT's trainable set
+ * back when a Trainer is created, and runs the {@link PeftMethod#trainingHook() training hooks} of the methods that
+ * have one (AdaLoRA's per-step rank allocation and loss regularisation). Never throws.
  */
 public final class TrainingHooks {
 

@@ -14,9 +14,9 @@ import java.util.Map;
  * A safetensors file that has been read and validated.
  *
  * <p>{@link #read} checks the whole header before returning ({@link SafetensorsHeader}; see
- * {@link SafetensorsException} for what is rejected) and memory-maps the data buffer read-only, so tensor bytes are paged in only
- * when used. The mapping lives as long as the {@link TensorData} objects that use it; there is
- * nothing to close. Instances are immutable and safe to share between threads.
+ * {@link SafetensorsException} for what is rejected) and memory-maps the data buffer read-only, so tensor bytes are
+ * paged in only when used. The mapping lives as long as the {@link TensorData} objects that use it; there is nothing to
+ * close. Instances are immutable and safe to share between threads.
  */
 public final class SafetensorsFile {
     /** The reserved header key of the string-to-string metadata map. */

@@ -55,8 +55,8 @@ public final class WeightUpdate {
     }
 
     /**
-     * {@code weight = factor(delta) * (weight + delta)} in place, with {@code factor} computed from the delta before the
-     * weight changes (DoRA's merge). The factor array is kept (unregistered from the scope) for the caller.
+     * {@code weight = factor(delta) * (weight + delta)} in place, with {@code factor} computed from the delta before
+     * the weight changes (DoRA's merge). The factor array is kept (unregistered from the scope) for the caller.
      */
     public static void multiplyAfterAdd(NDArray weight, Supplier<NDArray> delta,
             java.util.function.Function<NDArray, NDArray> factor, boolean safe, String what) {

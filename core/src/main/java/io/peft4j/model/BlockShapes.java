@@ -8,7 +8,10 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.transformer.IdEmbedding;
 
-/** One-line descriptions of blocks in PyTorch's terms, for logs: {@code Linear(16 -> 32)}, {@code Conv2d(3 -> 8, k=3x3)}. */
+/**
+ * One-line descriptions of blocks in PyTorch's terms, for logs: {@code Linear(16 -> 32)}, {@code Conv2d(3 -> 8,
+ * k=3x3)}.
+ */
 public final class BlockShapes {
 
     private BlockShapes() {}

@@ -1,7 +1,6 @@
 package io.peft4j.state;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;

@@ -64,8 +64,8 @@ class RankAllocatorTest {
         Map<String, RankAllocator.ModuleState> modules = new LinkedHashMap<>();
         modules.put("m", state);
         allocator.updateImportance(modules);
-        // After one update from zero: avg = 0.15 * ipt, unc = 0.15 * |ipt - avg| = 0.1275 * ipt, score = 0.019125 ipt^2.
-        // ipt: A = [1, 2], E = [3, 0.5], B = [4, 1]; rank importance = score(E_i) + score(A_i) + score(B_i).
+        // After one update from zero: avg = 0.15 * ipt, unc = 0.15 * |ipt - avg| = 0.1275 * ipt, score = 0.019125
+        // ipt^2. ipt: A = [1, 2], E = [3, 0.5], B = [4, 1]; rank importance = score(E_i) + score(A_i) + score(B_i).
         double k = 0.15 * 0.1275;
         float[] importance = allocator.rankImportance(modules).get("m");
         assertEquals(k * (9 + 1 + 16), importance[0], 1e-6);

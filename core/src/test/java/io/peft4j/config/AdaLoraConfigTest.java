@@ -61,7 +61,8 @@ class AdaLoraConfigTest {
     @Test
     void scheduleWithoutBudgetingPhaseIsRejected() {
         // the cases of PEFT's test_adalora_config_timing_bounds_error
-        int[][] cases = {{100, 20, 80}, {100, 80, 20}, {10, 20, 0}, {10, 0, 10}, {10, 10, 0}, {10, 20, 20}, {10, 0, 20}};
+        int[][] cases = {{100, 20, 80}, {100, 80, 20}, {10, 20, 0}, {10, 0, 10}, {10, 10, 0}, {10, 20, 20},
+            {10, 0, 20}};
         for (int[] c : cases) {
             PeftConfigException e = assertThrows(PeftConfigException.class, () -> AdaLoraConfig.adaLoraBuilder()
                     .totalStep(c[0]).tinit(c[1]).tfinal(c[2]).build());

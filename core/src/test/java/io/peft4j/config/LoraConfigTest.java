@@ -67,7 +67,8 @@ class LoraConfigTest {
 
     @Test
     void typedValuesMatchTheGoldenFile() {
-        LoraConfig config = (LoraConfig) AdapterConfigs.read(GoldenFiles.dir().resolve("b5_lora_mlp_rank_alpha_pattern"));
+        LoraConfig config =
+                (LoraConfig) AdapterConfigs.read(GoldenFiles.dir().resolve("b5_lora_mlp_rank_alpha_pattern"));
         JsonNode json = GoldenFiles.json("b5_lora_mlp_rank_alpha_pattern/adapter_config.json");
         assertEquals(json.get("r").intValue(), config.r());
         assertEquals(json.get("lora_alpha").doubleValue(), config.loraAlpha());
@@ -124,7 +125,8 @@ class LoraConfigTest {
         assertEquals(6, changed.rankPattern().get("fc1"));
         assertEquals(config.r(), changed.r());
         assertNotEquals(config, changed);
-        assertTrue(AdapterConfigs.toJson(changed).contains("\"rank_pattern\": {\n    \"fc1\": 6,\n    \"fc2\": 2\n  },"));
+        assertTrue(AdapterConfigs.toJson(changed)
+                .contains("\"rank_pattern\": {\n    \"fc1\": 6,\n    \"fc2\": 2\n  },"));
     }
 
     @Test

@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA), in-process through the Java API: outputs active, disabled and merged, the
- * injected model's parameter names, the adapter state dict, and the saved files byte for byte.
+ * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA), in-process through
+ * the Java API: outputs active, disabled and merged, the injected model's parameter names, the adapter state dict, and
+ * the saved files byte for byte.
  */
 class GoldenCasesTest extends DjlTestCase {
 

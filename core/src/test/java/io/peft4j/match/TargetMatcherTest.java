@@ -11,6 +11,7 @@ import io.peft4j.adalora.AdaLoraConfig;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.GoldenFiles;
+import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.TargetModules;
 import io.peft4j.ia3.IA3Config;
 import io.peft4j.lora.LoraConfig;
@@ -60,6 +61,19 @@ class TargetMatcherTest {
         LoraConfig config = LoraConfig.builder().r(4).loraAlpha(8).targetModules(List.of("does_not_exist")).build();
         assertEquals(peftError("lora_list_no_match"), injectionError(config, MLP));
         assertEquals(peftError("lora_list_no_match"), TargetMatcher.targetsNotFoundMessage(config));
+    }
+
+    @Test
+    void onlyTargetsNotFoundHasItsOwnType() {
+        LoraConfig notFound = LoraConfig.builder().targetModules(List.of("does_not_exist")).build();
+        PeftConfigException e = TargetMatcher.noMatch(notFound, false, true);
+        assertTrue(e instanceof TargetsNotFoundException);
+        assertEquals(TargetMatcher.targetsNotFoundMessage(notFound), e.getMessage());
+        LoraConfig excluded = LoraConfig.builder().targetModules(List.of("fc1")).excludeModules(List.of("fc1"))
+                .build();
+        assertFalse(TargetMatcher.noMatch(excluded, true, false) instanceof TargetsNotFoundException);
+        LoraConfig empty = LoraConfig.builder().targetModules(List.of()).build();
+        assertFalse(TargetMatcher.noMatch(empty, false, true) instanceof TargetsNotFoundException);
     }
 
     @Test

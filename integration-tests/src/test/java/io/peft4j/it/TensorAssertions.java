@@ -41,7 +41,8 @@ final class TensorAssertions {
         if (worst > absTolerance) {
             int i = worstIndex;
             throw new AssertionError(String.format(Locale.ROOT,
-                    "%s: max |diff| %.3g > %.1g at flat index %d (expected %.8g, actual %.8g)%nexpected: %s%nactual:   %s",
+                    "%s: max |diff| %.3g > %.1g at flat index %d (expected %.8g, actual %.8g)%n"
+                            + "expected: %s%nactual:   %s",
                     context, worst, absTolerance, i, e[i], a[i], preview(e), preview(a)));
         }
     }

@@ -36,7 +36,8 @@ import java.util.Set;
  * one tensor "output". Without any agent the output equals {@code expected_output_disabled.safetensors}.
  *
  * <pre>
- * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.GoldenApp &lt;caseDir&gt; &lt;outputFile&gt; [--model NAME] [--train-check]
+ * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.GoldenApp &lt;caseDir&gt; &lt;outputFile&gt; \
+ *     [--model NAME] [--train-check]
  * </pre>
  *
  * <p>{@code --train-check} then runs one SGD step (loss = mean(output^2), lr 0.1) with a DJL {@link Trainer} and

@@ -29,7 +29,8 @@ import java.util.Set;
  */
 public final class LoadSavedModelApp {
 
-    static final String USAGE = "usage: LoadSavedModelApp <modelDir> [--hidden N] [--prefix mlp] [--expect-params FILE]";
+    static final String USAGE =
+            "usage: LoadSavedModelApp <modelDir> [--hidden N] [--prefix mlp] [--expect-params FILE]";
 
     private LoadSavedModelApp() {}
 
@@ -106,7 +107,8 @@ public final class LoadSavedModelApp {
                 }
                 float diff = got.sub(want).abs().max().getFloat();
                 if (diff != 0f) {
-                    throw new IllegalStateException("Parameter " + p.getKey() + " differs from " + file + " by " + diff);
+                    throw new IllegalStateException(
+                            "Parameter " + p.getKey() + " differs from " + file + " by " + diff);
                 }
                 compared++;
             }

@@ -124,7 +124,8 @@ public final class TorchWeights {
                 missing.add(t.getKey());
             } else if (!src.getShape().equals(t.getValue().getArray().getShape())) {
                 mismatched.add("size mismatch for " + t.getKey() + ": copying a param with shape "
-                        + Arrays.toString(src.getShape().getShape()) + " from checkpoint, the shape in current model is "
+                        + Arrays.toString(src.getShape().getShape())
+                        + " from checkpoint, the shape in current model is "
                         + Arrays.toString(t.getValue().getArray().getShape().getShape()));
             }
         }

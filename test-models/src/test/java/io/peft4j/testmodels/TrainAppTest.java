@@ -45,7 +45,8 @@ class TrainAppTest {
         assertTrue(Float.isFinite(first) && second < first, mode + "/" + optimizer + " loss " + lines);
 
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> before = TorchWeights.readSafetensors(out.resolve("params_before.safetensors"), manager);
+            Map<String, NDArray> before =
+                    TorchWeights.readSafetensors(out.resolve("params_before.safetensors"), manager);
             Map<String, NDArray> after = TorchWeights.readSafetensors(out.resolve("params_after.safetensors"), manager);
             assertEquals(DJL_NAMES, List.copyOf(before.keySet()));
             assertEquals(DJL_NAMES, List.copyOf(after.keySet()));

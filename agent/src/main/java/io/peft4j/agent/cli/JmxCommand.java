@@ -26,7 +26,9 @@ import javax.management.remote.JMXServiceURL;
 final class JmxCommand implements Cli.Command {
 
     static final String OBJECT_NAME = "io.peft4j:type=Adapters";
-    /** How long to wait for the MXBean when peft4j runs in the target (it registers right after a model's first use). */
+    /**
+     * How long to wait for the MXBean when peft4j runs in the target (it registers right after a model's first use).
+     */
     private static final long REGISTRATION_WAIT_NANOS = 5_000_000_000L;
 
     @Override

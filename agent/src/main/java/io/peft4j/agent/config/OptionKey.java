@@ -52,7 +52,8 @@ public enum OptionKey {
             "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model; at once when"
                     + " attached). No port is opened"),
     /** Debug logging. */
-    DEBUG("debug", "false", Kind.BOOLEAN, "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes)");
+    DEBUG("debug", "false", Kind.BOOLEAN,
+            "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes)");
 
     /** What values a key takes. */
     public enum Kind {

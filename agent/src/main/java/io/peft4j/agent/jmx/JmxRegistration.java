@@ -11,8 +11,9 @@ import javax.management.ObjectName;
 /**
  * Registers the MXBean in the platform MBean server, once. Never called from {@code premain}: creating the platform
  * MBean server while the JVM starts breaks application servers that install their own MBean server builder (and costs
- * start-up time), so the agent registers when the application first uses a model (on a daemon thread, so that the
- * first request does not wait for it), or at once when attached to a running JVM. Failures are logged, never thrown.
+ * start-up time), so the agent registers when the application first uses a model, on that thread, after the model is
+ * adapted (not on a thread of its own: creating the server while the first training steps ran changed their
+ * floating-point results), or at once when attached to a running JVM. Failures are logged, never thrown.
  */
 public final class JmxRegistration {
 

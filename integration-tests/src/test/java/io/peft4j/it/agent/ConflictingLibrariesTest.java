@@ -64,14 +64,16 @@ class ConflictingLibrariesTest {
         assertAll(
                 () -> assertTrue(Tensors.close(actual, adapted, 1e-5), () -> "not the adapted output\n"
                         + app.describe()),
-                () -> assertTrue(out.stream().anyMatch(l -> l.startsWith("BYTEBUDDY before made-by-app-byte-buddy from ")
-                        && l.endsWith("byte-buddy-1.14.18.jar")), app::describe),
+                () -> assertTrue(out.stream().anyMatch(l -> l.startsWith(
+                        "BYTEBUDDY before made-by-app-byte-buddy from ") && l.endsWith("byte-buddy-1.14.18.jar")),
+                        app::describe),
                 () -> assertTrue(out.stream().anyMatch(l -> l.startsWith("BYTEBUDDY after made-by-app-byte-buddy from ")
                         && l.endsWith("byte-buddy-1.14.18.jar")), app::describe),
                 () -> assertTrue(out.stream().anyMatch(l -> l.startsWith("JACKSON after size=3 version=2.17.2 from ")
                         && l.endsWith("jackson-databind-2.17.2.jar")), app::describe),
-                () -> assertTrue(out.stream().anyMatch(l -> l.startsWith("SLF4J after org.slf4j.impl.SimpleLoggerFactory")
-                        && l.endsWith("slf4j-api-1.7.36.jar")), app::describe),
+                () -> assertTrue(out.stream().anyMatch(l -> l.startsWith(
+                        "SLF4J after org.slf4j.impl.SimpleLoggerFactory") && l.endsWith("slf4j-api-1.7.36.jar")),
+                        app::describe),
                 () -> assertTrue(stderr.contains("INFO io.peft4j.tuner.ModelAdapters - injected LORA adapter 'default'"
                         + " into 'fc1'"), () -> "the agent's messages did not go through the application's SLF4J\n"
                         + app.describe()),

@@ -116,7 +116,8 @@ final class Env {
         }
         try {
             Path source = Paths.get(url.toURI());
-            Path classes = freshDir("agent/apps-classes/" + simpleName + "-" + Integer.toHexString(classpath.hashCode()));
+            Path classes =
+                    freshDir("agent/apps-classes/" + simpleName + "-" + Integer.toHexString(classpath.hashCode()));
             StringWriter messages = new StringWriter();
             List<String> options = List.of("--release", "17", "-proc:none", "-encoding", "UTF-8", "-cp", classpath,
                     "-d", classes.toString());

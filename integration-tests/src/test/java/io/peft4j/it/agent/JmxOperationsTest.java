@@ -125,7 +125,8 @@ class JmxOperationsTest {
         assertAll(() -> assertEquals(true, def.get("active")), () -> assertEquals(false, other.get("active")),
                 () -> assertEquals(true, def.get("enabled")), () -> assertEquals(false, def.get("merged")),
                 () -> assertEquals("LORA", def.get("type")),
-                () -> assertEquals(448L, def.get("parameterCount")), () -> assertEquals(200L, other.get("parameterCount")),
+                () -> assertEquals(448L, def.get("parameterCount")),
+                () -> assertEquals(200L, other.get("parameterCount")),
                 () -> assertEquals(defNorm, (Double) def.get("l2Norm"), 1e-5 * defNorm),
                 () -> assertEquals(otherNorm, (Double) other.get("l2Norm"), 1e-5 * otherNorm));
         String[] models = (String[]) jmx.get("Models");
@@ -226,7 +227,8 @@ class JmxOperationsTest {
         String pid = Long.toString(app.pid());
         AgentCli.Result list = AgentCli.run(work, "jmx", pid, "list");
         assertEquals(0, list.exitCode(), list::toString);
-        assertAll(() -> assertTrue(list.stdout().contains("Mlp#1 (io.peft4j.testmodels.Mlp): adapters [default, other]"),
+        assertAll(() -> assertTrue(
+                        list.stdout().contains("Mlp#1 (io.peft4j.testmodels.Mlp): adapters [default, other]"),
                         list::toString),
                 () -> assertTrue(list.stdout().lines().anyMatch(l -> l.matches(
                         "Mlp#1\\s+fc1\\s+ai\\.djl\\.nn\\.core\\.Linear\\s+default\\s+LORA\\s+4\\s+2\\.0\\s+192")),
