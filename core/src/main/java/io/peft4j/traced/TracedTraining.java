@@ -1,0 +1,5 @@
+package io.peft4j.traced;
+
+/** Placeholder, replaced below. */
+final class TracedTraining {
+}
