@@ -2,6 +2,7 @@ package io.peft4j.agent;
 
 import ai.djl.nn.Block;
 import io.peft4j.agent.config.AgentOptions;
+import io.peft4j.agent.config.OptionKey;
 import io.peft4j.agent.jmx.AdaptersBean;
 import io.peft4j.agent.jmx.JmxRegistration;
 import io.peft4j.config.AdapterConfig;
@@ -10,6 +11,7 @@ import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
+import io.peft4j.traced.TracedLoading;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -95,6 +97,11 @@ final class AgentStarter {
                                 : "");
             }
             for (Map.Entry<String, Path> e : adapters.entrySet()) {
+                if (e.getValue().toString().contains(OptionKey.MODEL_DIR)) {
+                    log.info("adapter '{}' from {}: read when a traced model is loaded, {} being its directory",
+                            e.getKey(), e.getValue(), OptionKey.MODEL_DIR);
+                    continue;
+                }
                 AdapterConfig config = readConfig(e.getValue());
                 log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used", e.getKey(),
                         config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
@@ -124,6 +131,7 @@ final class AgentStarter {
                 options.failOnError(), models, premain ? onFirstModel : null);
         control[0] = new AdapterControl(injector, models, injector, options.adapterRoot(), options.dumpDir());
         ModelHooks.setListener(injector);
+        TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
         System.setProperty(STARTED_PROPERTY, how);
         if (!premain && options.jmx()) {
             JmxRegistration.register(new AdaptersBean(control[0], () -> describe(models)));

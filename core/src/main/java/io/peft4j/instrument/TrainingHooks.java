@@ -4,6 +4,7 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.training.Trainer;
 import io.peft4j.adalora.AdaLoraTraining;
+import io.peft4j.traced.TracedTraining;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -49,6 +50,18 @@ public final class TrainingHooks {
         ModelAdapters adapters = AdapterRegistry.model(model.getBlock());
         if (adapters != null) {
             adapters.setActiveAdapters(adapters.activeAdapters());
+        }
+    }
+
+    /**
+     * Woven before {@code GradientCollector.backward} returns: traced models whose LoRA adapters are training turn
+     * the gradients of their merged weights into the adapters' ({@link TracedTraining}). Never throws.
+     */
+    public static void afterBackward(Object collector) {
+        try {
+            TracedTraining.afterBackward(collector);
+        } catch (Throwable t) {
+            AdviceErrors.record("turning traced-weight gradients into LoRA gradients", t);
         }
     }
 

@@ -55,7 +55,7 @@ public final class TracedModel {
     private List<String> active = List.of();
     private boolean enabled = true;
     private boolean merged;
-    private TracedTraining training;
+    private Object training;
 
     TracedModel(Block root) {
         this.root = root;
@@ -314,20 +314,20 @@ public final class TracedModel {
 
     // ------------------------------------------------------------------ training
 
-    synchronized void startTraining(TracedTraining t) {
+    synchronized void startTraining(Object t) {
         if (training != null) {
             throw new IllegalStateException("traced model " + label + " is already being trained by another Trainer");
         }
         training = t;
     }
 
-    synchronized void stopTraining(TracedTraining t) {
+    synchronized void stopTraining(Object t) {
         if (training == t) {
             training = null;
         }
     }
 
-    synchronized TracedTraining training() {
+    synchronized Object training() {
         return training;
     }
 
