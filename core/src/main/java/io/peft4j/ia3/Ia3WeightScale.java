@@ -135,9 +135,11 @@ public final class Ia3WeightScale implements TracedMethod {
         @Override
         public List<WeightEdits.Undo> merge(TracedModule module) {
             List<WeightEdits.Undo> undo = new ArrayList<>();
-            undo.add(WeightEdits.replace(module.weight(), w -> w.mul(weightFactor())));
+            undo.add(WeightEdits.replace(module.weight(), w -> w.mul(weightFactor()), "IA3 of '" + module.path()
+                    + "'"));
             if (!feedforward && module.bias() != null) {
-                undo.add(WeightEdits.replace(module.bias(), b -> b.mul(vector.reshape(b.getShape()))));
+                undo.add(WeightEdits.replace(module.bias(), b -> b.mul(vector.reshape(b.getShape())),
+                        "IA3 of '" + module.path() + "' (bias)"));
             }
             return undo;
         }

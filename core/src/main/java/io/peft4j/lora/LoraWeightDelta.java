@@ -401,7 +401,7 @@ public final class LoraWeightDelta implements TracedMethod {
                 undo.add(WeightEdits.replace(module.weight(), w -> {
                     NDArray d = delta();
                     return doraFactor(w, d).mul(w.add(d));
-                }));
+                }, "DoRA of '" + module.path() + "'"));
             } else {
                 undo.add(WeightEdits.add(module.weight(), this::delta, "LoRA of '" + module.path() + "'"));
             }

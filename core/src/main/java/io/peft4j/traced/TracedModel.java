@@ -16,13 +16,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
@@ -40,6 +38,7 @@ public final class TracedModel {
 
     /** One merged change: which adapter made it where, and its undo. */
     private record Applied(String adapter, String where, WeightEdits.Undo undo) {}
+
 
     /** A module carrying a merged adapter (a row of JMX {@code InjectedModules}). */
     public record MergedModule(String path, String kind, String adapter, String type, int rank, double scaling,
@@ -356,10 +355,10 @@ public final class TracedModel {
         try {
             for (String name : active) {
                 TracedAdapter adapter = adapters.get(name);
-                int first = applied.size();
                 for (TracedAdapter.Replacement r : adapter.replacements().values()) {
                     Parameter p = structure.parameters().get(r.parameter());
-                    applied.add(new Applied(name, r.parameter(), WeightEdits.replace(p, old -> r.value())));
+                    applied.add(new Applied(name, r.parameter(), WeightEdits.replace(p, old -> r.value(),
+                            "adapter '" + name + "' (" + r.parameter() + ")")));
                     LOG.info("traced model {}: adapter '{}' replaces '{}' {} ({})", label, name, r.parameter(),
                             TracedShapes.str(r.value().getShape()), r.reason());
                 }
@@ -372,7 +371,6 @@ public final class TracedModel {
                     LOG.info("merged {} adapter '{}' into '{}' ({}, {}): {}", adapter.config().peftType().jsonName(),
                             name, e.getKey(), m.kind().label(), module.describeParameters(), m.describe());
                 }
-                checkFinite(name, first);
             }
             merged = true;
             long held = bytesHeldForUnmerge() - bytesBefore;
@@ -383,17 +381,6 @@ public final class TracedModel {
             unmergeAll();
             active = List.of();
             throw e;
-        }
-    }
-
-    private void checkFinite(String adapter, int from) {
-        Set<Parameter> touched = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (int i = from; i < applied.size(); i++) {
-            Applied a = applied.get(i);
-            if (touched.add(a.undo().target()) && !WeightEdits.finite(a.undo().target().getArray())) {
-                throw new IllegalStateException("merging adapter '" + adapter + "' would produce NaN or Inf in '"
-                        + a.where() + "' (" + a.undo().target().getName() + "); nothing was merged");
-            }
         }
     }
 

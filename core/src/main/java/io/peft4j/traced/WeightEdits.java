@@ -31,9 +31,13 @@ public final class WeightEdits {
         long bytesHeld();
     }
 
-    /** {@code target += delta} in place; undone by subtracting {@code delta} recomputed. */
+    /**
+     * {@code target += delta} in place; undone by subtracting {@code delta} recomputed.
+     *
+     * @throws IllegalStateException (and changes nothing) when the result would hold NaN or Inf
+     */
     public static Undo add(Parameter target, Supplier<NDArray> delta, String what) {
-        WeightUpdate.add(target.getArray(), delta, false, what);
+        WeightUpdate.add(target.getArray(), delta, true, what);
         return new Undo() {
             @Override
             public Parameter target() {
@@ -55,13 +59,21 @@ public final class WeightEdits {
     /**
      * {@code target = newValue(target)} in place, keeping an exact copy of the old values for the undo (DoRA's
      * re-normalisation, IA3's scaling, replaced {@code modules_to_save} and biases).
+     *
+     * @throws IllegalStateException (and changes nothing) when the new value holds NaN or Inf
      */
-    public static Undo replace(Parameter target, Function<NDArray, NDArray> newValue) {
+    public static Undo replace(Parameter target, Function<NDArray, NDArray> newValue, String what) {
         NDArray live = target.getArray();
-        NDArray saved = copyOf(live);
+        NDArray saved;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            assign(live, newValue.apply(live));
+            NDArray value = newValue.apply(live);
+            if (!finite(value)) {
+                throw new IllegalStateException("merging " + what + " would produce NaN or Inf in the base weights;"
+                        + " nothing was merged");
+            }
+            saved = copyOf(live);
+            assign(live, value);
         }
         return new Undo() {
             @Override
