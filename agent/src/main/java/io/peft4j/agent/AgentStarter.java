@@ -12,6 +12,8 @@ import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.traced.TracedLoading;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -214,9 +216,14 @@ final class AgentStarter {
         List<String> lines = new ArrayList<>();
         for (Block root : roots) {
             ModelAdapters m = AdapterRegistry.model(root);
+            TracedModel t = TracedModels.of(root);
             String state = m == null ? "no adapters"
                     : "adapters " + m.adapterNames() + ", active " + m.activeAdapters() + ", "
                             + (m.adaptersEnabled() ? "enabled" : "disabled");
+            if (t != null) {
+                state = "traced, adapters " + t.adapterNames() + ", active " + t.activeAdapters() + ", "
+                        + (t.isMerged() ? "merged" : t.adaptersEnabled() ? "unmerged (base weights)" : "disabled");
+            }
             lines.add(models.idOf(root) + " (" + root.getClass().getName() + "): " + state);
         }
         return lines.toArray(new String[0]);
