@@ -16,8 +16,23 @@ public final class TrainingHooks {
 
     private TrainingHooks() {}
 
-    /** A Trainer was created ({@code opened}), stepped ({@code step}) or is closing ({@code closing}). */
+    /**
+     * A Trainer was created ({@code opened}), stepped ({@code step}) or is closing ({@code closing}). Only the refusal
+     * to train a traced model's adapters escapes, as {@link InjectionFailure}, from the Trainer's constructor.
+     */
     static void trainer(Object trainer, String event) {
+        if ("opened".equals(event)) {
+            try {
+                Model model = ((Trainer) trainer).getModel();
+                if (model != null && model.getBlock() != null) {
+                    TracedTraining.trainerOpened(model);
+                }
+            } catch (UnsupportedOperationException e) {
+                throw new InjectionFailure(e.getMessage(), e);
+            } catch (Throwable t) {
+                AdviceErrors.record("preparing a traced model for training", t);
+            }
+        }
         try {
             Model model = ((Trainer) trainer).getModel();
             if (model == null || model.getBlock() == null) {
@@ -30,12 +45,15 @@ public final class TrainingHooks {
                     break;
                 case "closing":
                     AdaLoraTraining.trainerClosed(model.getBlock());
+                    TracedTraining.trainerClosed(model.getBlock());
                     break;
                 case "before-step":
                     AdaLoraTraining.beforeStep(model.getBlock());
+                    TracedTraining.beforeStep(model.getBlock());
                     break;
                 default:
                     AdaLoraTraining.afterStep(model.getBlock());
+                    TracedTraining.afterStep(model.getBlock());
             }
         } catch (Throwable t) {
             AdviceErrors.record("AdaLoRA's training step (" + event + ")", t);
