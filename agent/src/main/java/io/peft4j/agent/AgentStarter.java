@@ -105,7 +105,8 @@ final class AgentStarter {
                     continue;
                 }
                 AdapterConfig config = readConfig(e.getValue());
-                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used", e.getKey(),
+                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used (merged into"
+                        + " traced models when they are loaded)", e.getKey(),
                         config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
                                 : " (no adapter_model.safetensors: fresh weights)");
             }

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
@@ -375,8 +374,7 @@ public final class TracedModel {
             merged = true;
             long held = bytesHeldForUnmerge() - bytesBefore;
             LOG.info("traced model {}: merged {} into the weights{}", label, active, held == 0 ? ""
-                    : String.format(Locale.ROOT, " (%.1f MB of exact base-weight copies kept for unmerge)",
-                            held / 1e6));
+                    : " (" + TracedTraining.size(held) + " of exact base-weight copies kept for unmerge)");
         } catch (RuntimeException e) {
             unmergeAll();
             active = List.of();

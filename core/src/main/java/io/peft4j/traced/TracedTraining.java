@@ -80,7 +80,7 @@ public final class TracedTraining {
         LOG.info("traced model {}: training adapters {} by W = W0 + s·B·A: {} weights get gradients, {} factors and"
                 + " {} parameters are trained, {} of base copies and gradient buffers", traced.label(),
                 traced.activeAdapters(), training.targets.size(), training.factors.size(), training.direct.size(),
-                String.format(Locale.ROOT, "%.1f MB", training.bytes() / 1e6));
+                size(training.bytes()));
     }
 
     private void setUp() {
@@ -145,6 +145,12 @@ public final class TracedTraining {
         return t;
     }
 
+    /** {@code 12.3 KB}, {@code 4.5 MB}. */
+    static String size(long bytes) {
+        return bytes < 1_000_000 ? String.format(Locale.ROOT, "%.1f KB", bytes / 1e3)
+                : String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+
     private long bytes() {
         long n = 0;
         for (Target t : targets.values()) {
@@ -199,6 +205,9 @@ public final class TracedTraining {
                     continue;
                 }
                 NDArray g = live.getGradient();
+                if (!g.any().getBoolean()) {
+                    continue;
+                }
                 NDArray gradient = g.duplicate();
                 g.subi(g);
                 for (java.util.function.Supplier<NDArray> d : t.deltas) {
