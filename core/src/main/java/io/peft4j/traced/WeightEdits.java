@@ -38,22 +38,15 @@ public final class WeightEdits {
      */
     public static Undo add(Parameter target, Supplier<NDArray> delta, String what) {
         WeightUpdate.add(target.getArray(), delta, true, what);
-        return new Undo() {
-            @Override
-            public Parameter target() {
-                return target;
-            }
+        return new Edit(target, () -> WeightUpdate.subtract(target.getArray(), delta), 0);
+    }
 
-            @Override
-            public void undo() {
-                WeightUpdate.subtract(target.getArray(), delta);
-            }
-
-            @Override
-            public long bytesHeld() {
-                return 0;
-            }
-        };
+    /** An undo: what to run, and the bytes its copy holds. */
+    private record Edit(Parameter target, Runnable restore, long bytesHeld) implements Undo {
+        @Override
+        public void undo() {
+            restore.run();
+        }
     }
 
     /**
@@ -75,23 +68,10 @@ public final class WeightEdits {
             saved = copyOf(live);
             assign(live, value);
         }
-        return new Undo() {
-            @Override
-            public Parameter target() {
-                return target;
-            }
-
-            @Override
-            public void undo() {
-                assign(target.getArray(), saved);
-                saved.close();
-            }
-
-            @Override
-            public long bytesHeld() {
-                return saved.getShape().size() * saved.getDataType().getNumOfBytes();
-            }
-        };
+        return new Edit(target, () -> {
+            assign(target.getArray(), saved);
+            saved.close();
+        }, saved.getShape().size() * saved.getDataType().getNumOfBytes());
     }
 
     /** An exact copy of {@code array}, detached from any autograd graph, owned by the caller. */
