@@ -35,9 +35,6 @@ public final class TracedModel {
 
     private static final PeftLog LOG = PeftLog.get(TracedModel.class);
 
-    /** One merged change: which adapter made it where, and its undo. */
-    private record Applied(String adapter, String where, WeightEdits.Undo undo) {}
-
 
     /** A module carrying a merged adapter (a row of JMX {@code InjectedModules}). */
     public record MergedModule(String path, String kind, String adapter, String type, int rank, double scaling,
@@ -47,7 +44,8 @@ public final class TracedModel {
     private final TracedStructure structure;
     private final LayerMemory memory = new LayerMemory();
     private final Map<String, TracedAdapter> adapters = new LinkedHashMap<>();
-    private final List<Applied> applied = new ArrayList<>();
+    /** The changes merged into the weights, in the order made (undone in reverse). */
+    private final List<WeightEdits.Undo> applied = new ArrayList<>();
     private final ReentrantReadWriteLock passes = new ReentrantReadWriteLock();
     private volatile String label;
     private List<String> active = List.of();
@@ -304,8 +302,8 @@ public final class TracedModel {
     /** Bytes of exact base-weight copies held so that unmerging restores them exactly. */
     public synchronized long bytesHeldForUnmerge() {
         long n = 0;
-        for (Applied a : applied) {
-            n += a.undo().bytesHeld();
+        for (WeightEdits.Undo a : applied) {
+            n += a.bytesHeld();
         }
         return n;
     }
@@ -339,7 +337,7 @@ public final class TracedModel {
     /** Unmerges and forgets every change (training keeps the merged state itself). */
     void unmergeAll() {
         for (int i = applied.size() - 1; i >= 0; i--) {
-            applied.get(i).undo().undo();
+            applied.get(i).undo();
         }
         if (!applied.isEmpty()) {
             LOG.info("traced model {}: unmerged {}; base weights restored", label, active);
@@ -350,29 +348,26 @@ public final class TracedModel {
 
     /** Merges the active adapters in order; on failure restores the base weights and rethrows. */
     void mergeActive() {
-        long bytesBefore = 0;
         try {
             for (String name : active) {
                 TracedAdapter adapter = adapters.get(name);
                 for (TracedAdapter.Replacement r : adapter.replacements().values()) {
                     Parameter p = structure.parameters().get(r.parameter());
-                    applied.add(new Applied(name, r.parameter(), WeightEdits.replace(p, old -> r.value(),
-                            "adapter '" + name + "' (" + r.parameter() + ")")));
+                    applied.add(WeightEdits.replace(p, old -> r.value(), "adapter '" + name + "' ("
+                            + r.parameter() + ")"));
                     LOG.info("traced model {}: adapter '{}' replaces '{}' {} ({})", label, name, r.parameter(),
                             TracedShapes.str(r.value().getShape()), r.reason());
                 }
                 for (Map.Entry<String, ModuleMerge> e : adapter.modules().entrySet()) {
                     TracedModule module = structure.modules().get(e.getKey());
                     ModuleMerge m = e.getValue();
-                    for (WeightEdits.Undo undo : m.merge(module)) {
-                        applied.add(new Applied(name, e.getKey(), undo));
-                    }
+                    applied.addAll(m.merge(module));
                     LOG.info("merged {} adapter '{}' into '{}' ({}, {}): {}", adapter.config().peftType().jsonName(),
                             name, e.getKey(), m.kind().label(), module.describeParameters(), m.describe());
                 }
             }
             merged = true;
-            long held = bytesHeldForUnmerge() - bytesBefore;
+            long held = bytesHeldForUnmerge();
             LOG.info("traced model {}: merged {} into the weights{}", label, active, held == 0 ? ""
                     : " (" + TracedTraining.size(held) + " of exact base-weight copies kept for unmerge)");
         } catch (RuntimeException e) {
