@@ -33,8 +33,10 @@ import java.util.Map;
  * DJL blocks, paired: golden adapter {@code b1} on the golden MLP (16 -> 32 -> 32 -> 4), its DJL twin and its
  * TorchScript trace, Adam, L2 loss, one fixed batch. Each round times {@code steps} training steps (after 5 untimed)
  * of both sides with fresh Trainers, the order alternating from round to round; the ratio of each round is
- * traced / block, and the result is the median ratio with the lowest and highest. The Java API is used (no agent);
- * run it in a JVM with peft4j-core on the class path:
+ * traced / block, and the result is the median ratio with the lowest and highest. Each side is timed by the CPU time
+ * of the training thread (PyTorch pinned to one intra-op and one inter-op thread, so the ops run on it), which other
+ * processes on a shared machine do not inflate, and by wall time. The Java API is used (no agent); run it in a JVM
+ * with peft4j-core on the class path:
  *
  * <pre>
  * java -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 \
@@ -87,12 +89,11 @@ public final class TracedTrainingCost {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 11;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 200;
         int batch = args.length > 3 ? Integer.parseInt(args[3]) : 64;
-        List<Double> block = new ArrayList<>();
-        List<Double> traced = new ArrayList<>();
-        List<Double> ratios = new ArrayList<>();
+        List<double[]> block = new ArrayList<>();
+        List<double[]> traced = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            double b;
-            double t;
+            double[] b;
+            double[] t;
             if (r % 2 == 0) {
                 b = run(b1, false, steps, batch);
                 t = run(b1, true, steps, batch);
@@ -102,15 +103,26 @@ public final class TracedTrainingCost {
             }
             block.add(b);
             traced.add(t);
-            ratios.add(t / b);
-            System.out.printf(Locale.ROOT, "round %d: block %.1f us/step, traced %.1f us/step, ratio %.3f%n", r + 1,
-                    b, t, t / b);
+            System.out.printf(Locale.ROOT, "round %d: CPU us/step block %.1f traced %.1f (ratio %.3f); wall us/step"
+                    + " block %.1f traced %.1f (ratio %.3f)%n", r + 1, b[0], t[0], t[0] / b[0], b[1], t[1],
+                    t[1] / b[1]);
         }
-        List<Double> sorted = new ArrayList<>(ratios);
-        Collections.sort(sorted);
-        System.out.printf(Locale.ROOT, "median: block %.1f us/step, traced %.1f us/step; ratio traced/block %.3f "
-                + "(lowest %.3f, highest %.3f; %d rounds x %d steps, batch %d)%n", median(block), median(traced),
-                median(ratios), sorted.get(0), sorted.get(sorted.size() - 1), rounds, steps, batch);
+        for (int k = 0; k < 2; k++) {
+            List<Double> ratios = new ArrayList<>();
+            List<Double> bs = new ArrayList<>();
+            List<Double> ts = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                bs.add(block.get(r)[k]);
+                ts.add(traced.get(r)[k]);
+                ratios.add(traced.get(r)[k] / block.get(r)[k]);
+            }
+            List<Double> sorted = new ArrayList<>(ratios);
+            Collections.sort(sorted);
+            System.out.printf(Locale.ROOT, "%s: block %.1f us/step, traced %.1f us/step; ratio traced/block %.3f "
+                    + "(lowest %.3f, highest %.3f; %d rounds x %d steps, batch %d)%n", k == 0 ? "CPU" : "wall",
+                    median(bs), median(ts), median(ratios), sorted.get(0), sorted.get(sorted.size() - 1), rounds,
+                    steps, batch);
+        }
     }
 
     private static double median(List<Double> values) {
@@ -119,8 +131,8 @@ public final class TracedTrainingCost {
         return s.get(s.size() / 2);
     }
 
-    /** Microseconds per training step. */
-    private static double run(Path b1, boolean traced, int steps, int batch) throws Exception {
+    /** Microseconds per training step: thread CPU time, wall time. */
+    private static double[] run(Path b1, boolean traced, int steps, int batch) throws Exception {
         try (Model model = traced ? loadTrace(b1) : Model.newInstance("twin")) {
             if (traced) {
                 TracedModel t = Peft.traced(model.getBlock());
@@ -143,11 +155,14 @@ public final class TracedTrainingCost {
                 for (int i = 0; i < 5; i++) {
                     step(trainer, data, x, y);
                 }
+                java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+                long cpu = threads.getCurrentThreadCpuTime();
                 long start = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
                     step(trainer, data, x, y);
                 }
-                return (System.nanoTime() - start) / 1e3 / steps;
+                return new double[] {(threads.getCurrentThreadCpuTime() - cpu) / 1e3 / steps,
+                    (System.nanoTime() - start) / 1e3 / steps};
             }
         }
     }
