@@ -144,6 +144,67 @@ class TracedTrainingTest extends DjlTestCase {
         return out;
     }
 
+    /**
+     * The identity on the other layouts (Embedding, Conv2d, transformers Conv1D), with {@code lora_bias} and with
+     * {@code modules_to_save}: a few steps move every trained tensor and nothing else; unmerging restores the base.
+     */
+    @Test
+    void everyLayoutTrains() throws Exception {
+        for (String name : List.of("c1_lora_embedding", "c2_lora_conv2d", "t1_gpt_conv1d_fan_in_fan_out",
+                "h1_lora_bias", "b6_lora_mlp_modules_to_save")) {
+            TracedCases c = TracedCases.all().stream().filter(x -> x.name().equals(name)).findFirst().get();
+            try (Model model = c.load()) {
+                Map<String, float[]> base = parameters(model.getBlock());
+                TracedModel traced = Peft.traced(model.getBlock());
+                traced.load(c.dir(), "default");
+                traced.setActiveAdapters(List.of("default"));
+                Map<String, float[]> start = new LinkedHashMap<>();
+                traced.adapter("default").stateDict().forEach((k, v) -> start.put(k, v.toFloatArray()));
+                Map<String, float[]> merged = parameters(model.getBlock());
+                try (Trainer trainer = model.newTrainer(config());
+                        NDManager data = NDManager.newBaseManager()) {
+                    NDArray x = SafetensorsFile.read(c.dir().resolve("input.safetensors")).get("input")
+                            .toNDArray(data);
+                    for (int i = 0; i < 3; i++) {
+                        try (GradientCollector collector = trainer.newGradientCollector()) {
+                            NDArray out = trainer.forward(new NDList(x)).singletonOrThrow();
+                            collector.backward(out.square().mean());
+                        }
+                        trainer.step();
+                    }
+                }
+                Map<String, float[]> after = parameters(model.getBlock());
+                traced.adapter("default").stateDict().forEach((k, v) -> {
+                    double moved = 0;
+                    float[] now = v.toFloatArray();
+                    for (int i = 0; i < now.length; i++) {
+                        moved = Math.max(moved, Math.abs(now[i] - start.get(k)[i]));
+                    }
+                    assertTrue(moved > 1e-4, name + ": " + k + " was not trained (moved " + moved + ")");
+                });
+                java.util.Set<String> changed = new java.util.TreeSet<>();
+                merged.forEach((k, v) -> {
+                    if (!java.util.Arrays.equals(v, after.get(k))) {
+                        changed.add(k);
+                    }
+                });
+                java.util.Set<String> touched = new java.util.TreeSet<>();
+                traced.adapter("default").modules().forEach((path, m) -> {
+                    touched.add(path + ".weight");
+                    if (m.describe().contains("lora_bias")) {
+                        touched.add(path + ".bias");
+                    }
+                });
+                touched.addAll(traced.adapter("default").replacements().keySet());
+                assertEquals(touched, changed, name + ": the parameters training changed");
+                traced.unmerge();
+                Map<String, float[]> restored = parameters(model.getBlock());
+                base.forEach((k, v) -> GoldenCase.assertClose(v, restored.get(k), 1e-6, name + " " + k
+                        + " after unmerge"));
+            }
+        }
+    }
+
     @Test
     void whatTheIdentityCannotTrainIsRefusedWhenTheTrainerIsCreated() throws Exception {
         Path dropout = Files.createDirectories(tmp.resolve("dropout"));

@@ -98,6 +98,27 @@ class TracedThroughAgentTest {
         checkNamed("h6_ia3_second_adapter_ff", "other", "expected_output_merged_other.safetensors");
     }
 
+    /** An adapter that does not fit the trace fails the application's load (onError=fail), naming key and shapes. */
+    @Test
+    void anAdapterThatDoesNotFitFailsTheLoad() {
+        Path work = ItEnvironment.freshWorkDir("traced/mismatch");
+        Path h9 = dir("h9_dora_embedding");
+        Path c1 = dir("c1_lora_embedding");
+        Path output = work.resolve("never.safetensors");
+        ForkedJvm.Result run = ItEnvironment.application("TracedApp")
+                .javaagent(ItEnvironment.agentJar(), "adapter=" + c1 + ",jmx=false")
+                .args(h9.resolve("base_model.torchscript.pt"), h9.resolve("input.safetensors"), output)
+                .run(work, "agent");
+        assertAll(() -> assertEquals(1, run.exitCode(), run::describe),
+                () -> AgentLog.assertErrorNames(run, "cannot merge adapter 'default' from " + c1
+                        + " into traced model PtSymbolBlock#1 (loaded from " + h9 + "): "),
+                () -> AgentLog.assertErrorNames(run, "size mismatch for embedding.lora_embedding_A: copying a param"
+                        + " with shape [4, 10] from checkpoint, the shape in current model is [4, 20]."),
+                () -> assertTrue(run.stderr().contains("TracedApp: error: io.peft4j.instrument.InjectionFailure"),
+                        run::describe),
+                () -> assertTrue(!Files.exists(output), "the application served the model"));
+    }
+
     private void checkNamed(String name, String active, String expectedFile) throws IOException {
         Path dir = dir(name);
         Path work = ItEnvironment.freshWorkDir("traced/" + name);
