@@ -10,6 +10,9 @@ import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
 import io.peft4j.state.StateDictLoadResult;
+import io.peft4j.traced.TorchScriptMerge;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.TunedModule;
@@ -26,7 +29,8 @@ import java.util.Optional;
  * on a {@code PeftModel} (activate, disable, merge, delete) through {@link #adapters(Block)}.
  *
  * <p>The model is any DJL block tree, addressed by PyTorch-style module paths ({@link io.peft4j.model.ModuleTree}).
- * Works in a plain JVM: without {@code -javaagent} the instrumentation is attached on first use.
+ * Works in a plain JVM: without {@code -javaagent} the instrumentation is attached on first use. Traced models
+ * (TorchScript) carry merged adapters instead: {@link #traced(Block)}, {@link #mergeIntoTorchScript}.
  *
  * <pre>{@code
  * LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16).targetModules(List.of("fc1", "fc2")).build();
@@ -150,6 +154,34 @@ public final class Peft {
     public static void addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
             Combination combination) {
         WeightedAdapters.add(require(model), adapters, weights, name, combination, null, null);
+    }
+
+    /**
+     * The adapters of a traced model (a TorchScript module loaded by DJL's PyTorch engine, load option
+     * {@code trainParam=true}): {@link TracedModel#load}, {@link TracedModel#setActiveAdapters} (merged into the
+     * weights in order), {@link TracedModel#unmerge}, {@link TracedModel#save}.
+     *
+     * @throws IllegalArgumentException when {@code model} is a block model (use {@link #injectAdapter})
+     */
+    public static TracedModel traced(Block model) {
+        PeftInstrumentation.ensureInstalled();
+        return TracedModels.forBlock(model);
+    }
+
+    /**
+     * Merges adapters into a TorchScript file offline (the same as {@code java -jar peft4j-agent.jar merge}): loads
+     * {@code model}, merges {@code adapters} (name to directory) in the map's order, writes {@code out} as TorchScript
+     * or as safetensors of the merged parameters under PyTorch's names.
+     */
+    public static TorchScriptMerge.Result mergeIntoTorchScript(Path model, Map<String, Path> adapters, Path out,
+            TorchScriptMerge.Format format) throws java.io.IOException {
+        return TorchScriptMerge.merge(model, adapters, out, format);
+    }
+
+    /** As {@link #mergeIntoTorchScript(Path, Map, Path, TorchScriptMerge.Format)}, merging only {@code active}. */
+    public static TorchScriptMerge.Result mergeIntoTorchScript(Path model, Map<String, Path> adapters,
+            List<String> active, Path out, TorchScriptMerge.Format format) throws java.io.IOException {
+        return TorchScriptMerge.merge(model, adapters, active, out, format);
     }
 
     /** The modules that carry adapters, by path. */

@@ -10,6 +10,8 @@ import io.peft4j.io.TensorArrays;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.TunedModule;
@@ -33,6 +35,9 @@ import java.util.stream.Stream;
  * every model that carries adapters for {@code activate}, {@code disable}, {@code enable}, {@code merge},
  * {@code unmerge}, {@code dump} and {@code removeAll}; every model in use (adapted or not) for {@code load}.
  *
+ * <p>Traced models (TorchScript) take the same operations through {@link TracedControl}: their adapters are merged
+ * into the weights, so {@code activate} and {@code load} unmerge the current adapters and merge the new ones.
+ *
  * <p>Each operation validates everything before it changes anything, runs while no injection is in progress, and
  * relies on the atomicity of {@link ModelAdapters}' operations: a concurrent forward pass sees the adapters before
  * or after a step, never a mix. Failures are {@link IllegalArgumentException} (bad request) or
@@ -48,6 +53,7 @@ public final class AdapterControl {
     private final KnownModels models;
     private final Path adapterRoot;
     private final Path dumpDir;
+    private final TracedControl traced;
 
     /** One module that carries an adapter (a row of {@code InjectedModules}). */
     public record ModuleRow(String model, String path, String blockClass, String adapterName, String adapterType,
@@ -71,6 +77,7 @@ public final class AdapterControl {
         this.models = models;
         this.adapterRoot = adapterRoot == null ? null : adapterRoot.toAbsolutePath().normalize();
         this.dumpDir = dumpDir == null ? null : dumpDir.toAbsolutePath().normalize();
+        this.traced = new TracedControl(models);
     }
 
     /** Where {@code load} finds adapters, or {@code null}. */
@@ -93,7 +100,7 @@ public final class AdapterControl {
 
     private List<ModelAdapters> requireAdapted() {
         List<ModelAdapters> list = adapted();
-        if (list.isEmpty()) {
+        if (list.isEmpty() && traced.adapted().isEmpty()) {
             throw new IllegalStateException("no model carries adapters (yet): nothing to change");
         }
         return list;
@@ -112,6 +119,7 @@ public final class AdapterControl {
                     }
                 }
             }
+            rows.addAll(traced.modules());
             return rows;
         }
     }
@@ -148,6 +156,7 @@ public final class AdapterControl {
                             enabled, merged && !unmerged, count, Math.sqrt(squares)));
                 }
             }
+            rows.addAll(traced.adapters());
             return rows;
         }
     }
@@ -182,12 +191,14 @@ public final class AdapterControl {
                     }
                 }
             }
+            traced.checkHas(list);
             List<String> done = new ArrayList<>();
             for (ModelAdapters model : all) {
                 unmergeIfMerged(model);
                 model.setActiveAdapters(list);
                 done.add(models.idOf(model.root()));
             }
+            done.addAll(traced.activate(list));
             LOG.info("JMX: activated {} on {}", list, done);
             return "activated " + String.join("+", list) + " on " + done;
         }
@@ -211,6 +222,7 @@ public final class AdapterControl {
                 model.setAdaptersEnabled(enabled);
                 done.add(models.idOf(model.root()));
             }
+            done.addAll(traced.setEnabled(enabled));
             LOG.info("JMX: adapters {} on {}", enabled ? "enabled" : "disabled", done);
             return (enabled ? "enabled" : "disabled") + " adapters on " + done;
         }
@@ -225,6 +237,7 @@ public final class AdapterControl {
                 model.merge(active, true);
                 done.add(models.idOf(model.root()) + " " + active);
             }
+            done.addAll(traced.merge());
             LOG.info("JMX: merged {}", done);
             return "merged " + done;
         }
@@ -238,6 +251,7 @@ public final class AdapterControl {
                 model.unmerge();
                 done.add(models.idOf(model.root()));
             }
+            done.addAll(traced.unmerge());
             LOG.info("JMX: unmerged {}", done);
             return "unmerged " + done;
         }
@@ -279,7 +293,7 @@ public final class AdapterControl {
             }
             for (Block root : roots) {
                 ModelAdapters m = AdapterRegistry.model(root);
-                if (m != null && m.adapterNames().contains(name)) {
+                if (m != null && m.adapterNames().contains(name) || TracedControl.has(root, name)) {
                     throw new IllegalArgumentException("model " + models.idOf(root) + " already has adapter '" + name
                             + "': activate it with activate(" + name + "), or removeAll first; nothing was changed");
                 }
@@ -292,6 +306,11 @@ public final class AdapterControl {
                     unmergeIfMerged(existing);
                 }
                 try {
+                    if (TracedModels.isTraced(root)) {
+                        traced.load(root, dir, name);
+                        done.add(id);
+                        continue;
+                    }
                     ModelAdapters m = Peft.loadAdapter(root, dir, name);
                     m.setActiveAdapters(List.of(name));
                     if (!m.adaptersEnabled()) {
@@ -336,18 +355,26 @@ public final class AdapterControl {
                     having.add(m);
                 }
             }
-            if (having.isEmpty()) {
+            List<TracedModel> tracedHaving = traced.having(name);
+            if (having.isEmpty() && tracedHaving.isEmpty()) {
                 throw new IllegalArgumentException("no model has adapter '" + name + "' (adapters: " + allNames()
                         + ")");
             }
+            int count = having.size() + tracedHaving.size();
             Path tmp = null;
             try {
                 Files.createDirectories(dumpDir);
                 tmp = Files.createTempDirectory(dumpDir, "." + name + ".tmp-");
                 List<Path> written = new ArrayList<>();
                 for (ModelAdapters m : having) {
-                    Path dir = having.size() == 1 ? tmp : tmp.resolve(models.idOf(m.root()).replace('#', '-'));
+                    Path dir = count == 1 ? tmp : tmp.resolve(models.idOf(m.root()).replace('#', '-'));
                     for (Path p : Peft.saveAdapter(m.root(), dir, name)) {
+                        written.add(target.resolve(tmp.relativize(p)));
+                    }
+                }
+                for (TracedModel m : tracedHaving) {
+                    Path dir = count == 1 ? tmp : tmp.resolve(models.idOf(m.root()).replace('#', '-'));
+                    for (Path p : m.save(name, dir)) {
                         written.add(target.resolve(tmp.relativize(p)));
                     }
                 }
@@ -419,6 +446,7 @@ public final class AdapterControl {
                 model.setAdaptersEnabled(true);
                 removed.put(models.idOf(model.root()), names);
             }
+            removed.putAll(traced.removeAll());
             LOG.info("JMX: removed all adapters {}; no further model will be adapted", removed);
             return "removed " + (removed.isEmpty() ? "nothing (no adapters)" : removed)
                     + "; auto-injection stopped";
@@ -429,6 +457,9 @@ public final class AdapterControl {
         Map<String, List<String>> names = new LinkedHashMap<>();
         for (ModelAdapters m : adapted()) {
             names.put(models.idOf(m.root()), m.adapterNames());
+        }
+        for (TracedModel m : traced.adapted()) {
+            names.put(traced.id(m), m.adapterNames());
         }
         return names;
     }

@@ -2,6 +2,7 @@ package io.peft4j.agent;
 
 import ai.djl.nn.Block;
 import io.peft4j.agent.config.AgentOptions;
+import io.peft4j.agent.config.OptionKey;
 import io.peft4j.agent.jmx.AdaptersBean;
 import io.peft4j.agent.jmx.JmxRegistration;
 import io.peft4j.config.AdapterConfig;
@@ -10,6 +11,9 @@ import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
+import io.peft4j.traced.TracedLoading;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -94,9 +98,16 @@ final class AgentStarter {
                                 : "");
             }
             for (Map.Entry<String, Path> e : options.adapters().entrySet()) {
+                if (e.getValue().toString().contains(OptionKey.MODEL_DIR)) {
+                    adapters.add(new StartupAdapter(e.getKey(), e.getValue(), null));
+                    log.info("adapter '{}' from {}: read when a traced model is loaded, {} being its directory",
+                            e.getKey(), e.getValue(), OptionKey.MODEL_DIR);
+                    continue;
+                }
                 AdapterConfig config = readConfig(e.getValue());
                 adapters.add(new StartupAdapter(e.getKey(), e.getValue(), config));
-                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used", e.getKey(),
+                log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used (merged into"
+                        + " traced models when they are loaded)", e.getKey(),
                         config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
                                 : " (no adapter_model.safetensors: fresh weights)");
             }
@@ -121,6 +132,7 @@ final class AgentStarter {
         AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
                 options.failOnError(), models, premain ? registerJmx : null);
         ModelHooks.setListener(injector);
+        TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
         System.setProperty(STARTED_PROPERTY, how);
         if (!premain && registerJmx != null) {
             registerJmx.run();
@@ -203,9 +215,14 @@ final class AgentStarter {
         List<String> lines = new ArrayList<>();
         for (Block root : roots) {
             ModelAdapters m = AdapterRegistry.model(root);
+            TracedModel t = TracedModels.of(root);
             String state = m == null ? "no adapters"
                     : "adapters " + m.adapterNames() + ", active " + m.activeAdapters() + ", "
                             + (m.adaptersEnabled() ? "enabled" : "disabled");
+            if (t != null) {
+                state = "traced, adapters " + t.adapterNames() + ", active " + t.activeAdapters() + ", "
+                        + (t.isMerged() ? "merged" : t.adaptersEnabled() ? "unmerged (base weights)" : "disabled");
+            }
             lines.add(models.idOf(root) + " (" + root.getClass().getName() + "): " + state);
         }
         return lines.toArray(new String[0]);

@@ -5,17 +5,22 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.peft4j.Peft;
+import io.peft4j.agent.config.OptionKey;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.instrument.InjectionFailure;
 import io.peft4j.instrument.ModelLifecycleListener;
 import io.peft4j.log.PeftLog;
 import io.peft4j.match.TargetsNotFoundException;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.WeakIdentityMap;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -28,8 +33,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Every model gets the configs read once at start-up ({@link StartupAdapter}); only the weights are read per
  * model. Every root it sees is recorded in {@link KnownModels} (also without configured adapters), so that JMX
- * {@code load} can reach it. Other threads that use a model while it is being adapted wait until the injection is
- * complete, so that no forward pass runs on a half-adapted model. When injection fails with {@code onError=fail},
+ * {@code load} can reach it. A traced model (TorchScript) is adapted when the application loads it: the adapters
+ * are merged into its weights ({@link TracedInjection}). Other threads that use a model while it is being adapted
+ * wait until the injection is complete, so that no forward pass runs on a half-adapted model. When injection fails with {@code onError=fail},
  * every later use of that model fails again: the application never serves it unadapted.
  */
 final class AutoInjector implements ModelLifecycleListener {
@@ -45,9 +51,11 @@ final class AutoInjector implements ModelLifecycleListener {
     private final boolean failOnError;
     private final KnownModels models;
     private final Runnable firstModel;
+    private final TracedInjection traced;
     private final AtomicBoolean firstModelSeen = new AtomicBoolean();
     private final WeakIdentityMap<Block, String> handled = new WeakIdentityMap<>();
     private final WeakIdentityMap<Block, InjectionFailure> failed = new WeakIdentityMap<>();
+    private final WeakIdentityMap<Block, Path> modelDirs = new WeakIdentityMap<>();
     private Thread injecting;
 
     /**
@@ -72,6 +80,15 @@ final class AutoInjector implements ModelLifecycleListener {
         this.failOnError = failOnError;
         this.models = models;
         this.firstModel = firstModel;
+        this.traced = new TracedInjection(directories(this.adapters), active, failOnError, models);
+    }
+
+    private static Map<String, Path> directories(List<StartupAdapter> adapters) {
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        for (StartupAdapter adapter : adapters) {
+            dirs.put(adapter.name(), adapter.dir());
+        }
+        return dirs;
     }
 
     @Override
@@ -123,7 +140,22 @@ final class AutoInjector implements ModelLifecycleListener {
         return frames > 1;
     }
 
+    /** A traced model is adapted as it is loaded (a block model later, when its parameters exist). */
+    @Override
+    public void modelLoaded(Model model) {
+        if (TracedModels.isTraced(model.getBlock())) {
+            if (model.getModelPath() != null) {
+                modelDirs.put(model.getBlock(), model.getModelPath());
+            }
+            rootInUse(model.getBlock(), "load");
+        }
+    }
+
     private void inject(Block root, String trigger) {
+        if (TracedModels.isTraced(root)) {
+            traced.adapt(root, trigger, modelDirs.get(root));
+            return;
+        }
         if (adapters.isEmpty()) {
             return;
         }
@@ -132,6 +164,10 @@ final class AutoInjector implements ModelLifecycleListener {
             ModelAdapters model = null;
             for (StartupAdapter adapter : adapters) {
                 current = adapter;
+                if (adapter.config() == null) {
+                    throw new IllegalArgumentException("the path uses " + OptionKey.MODEL_DIR + ", which only traced"
+                            + " (TorchScript) models loaded from a file have");
+                }
                 LOG.info("model {} ({}) in use ({}): injecting adapter '{}' from {}", models.idOf(root),
                         root.getClass().getName(), trigger, adapter.name(), adapter.dir());
                 model = Peft.loadAdapter(root, adapter.config(), adapter.dir(), adapter.name());
@@ -179,6 +215,13 @@ final class AutoInjector implements ModelLifecycleListener {
     @Override
     public void trainingEnded(Model model) {
         if (saveDir == null || model.getBlock() == null) {
+            return;
+        }
+        TracedModel tracedModel = TracedModels.of(model.getBlock());
+        if (tracedModel != null) {
+            for (String name : tracedModel.adapterNames()) {
+                tracedModel.save(name, Peft.DEFAULT_ADAPTER.equals(name) ? saveDir : saveDir.resolve(name));
+            }
             return;
         }
         ModelAdapters found = Peft.adapters(model.getBlock()).orElse(null);

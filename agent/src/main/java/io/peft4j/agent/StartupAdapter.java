@@ -10,6 +10,7 @@ import java.nio.file.Path;
  *
  * @param name the adapter name
  * @param dir the adapter directory
- * @param config the config read from {@code dir/adapter_config.json}
+ * @param config the config read from {@code dir/adapter_config.json}; null where {@code dir} uses {@code {model}}, the
+ *     directory of a traced model, and so is read when such a model is loaded
  */
 record StartupAdapter(String name, Path dir, AdapterConfig config) {}

@@ -37,7 +37,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *       before and after, {@code close()} before ({@link ModelHooks#trainerEventQuietly});</li>
  *   <li>{@code Predictor}'s 4-argument constructor: {@link ModelHooks#modelInUse};</li>
  *   <li>{@code backward(NDArray)} of every class implementing {@code GradientCollector}:
- *       {@link TrainingHooks#beforeBackward} may replace the loss.</li>
+ *       {@link TrainingHooks#beforeBackward} may replace the loss, {@link TrainingHooks#afterBackward} runs before
+ *       each return;</li>
+ *   <li>PyTorch's {@code PtModel.load(Path, String, Map)}: {@link ModelHooks#beforeModelLoad} may replace the
+ *       options, {@link ModelHooks#modelLoaded} runs before each return (also after {@code load(InputStream,
+ *       boolean)}).</li>
  * </ul>
  *
  * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and eight small method visitors, each
@@ -53,11 +57,14 @@ final class DjlWeaver implements ClassFileTransformer {
     static final String TRAINER = "ai/djl/training/Trainer";
     static final String PREDICTOR = "ai/djl/inference/Predictor";
     static final String COLLECTOR = "ai/djl/training/GradientCollector";
+    static final String PT_MODEL = "ai/djl/pytorch/engine/PtModel";
     static final java.util.Set<String> MODULES = java.util.Set.of(LINEAR, "ai/djl/nn/core/Embedding",
             "ai/djl/nn/transformer/IdEmbedding", "ai/djl/nn/convolutional/Convolution");
 
     private static final String HOOKS = "io/peft4j/instrument/";
     private static final String OBJECT = "Ljava/lang/Object;";
+    private static final String MODEL_LOAD = "(Ljava/nio/file/Path;Ljava/lang/String;Ljava/util/Map;)V";
+    private static final String STREAM_LOAD = "(Ljava/io/InputStream;Z)V";
     private static final String MODULE_FORWARD = "(Lai/djl/training/ParameterStore;Lai/djl/ndarray/NDList;Z"
             + "Lai/djl/util/PairList;)Lai/djl/ndarray/NDList;";
 
@@ -89,7 +96,7 @@ final class DjlWeaver implements ClassFileTransformer {
 
     private static boolean isKnown(String className) {
         return BLOCK.equals(className) || STORE.equals(className) || TRAINER.equals(className)
-                || PREDICTOR.equals(className);
+                || PREDICTOR.equals(className) || PT_MODEL.equals(className);
     }
 
     /** Whether the DJL class name (internal form) of a loaded class is one this weaver changes. */
@@ -217,6 +224,9 @@ final class DjlWeaver implements ClassFileTransformer {
                     return mv;
                 case PREDICTOR:
                     return "<init>".equals(name) && args.length == 4 ? new PredictorCreated(mv) : mv;
+                case PT_MODEL:
+                    return "load".equals(name) && (MODEL_LOAD.equals(descriptor) || STREAM_LOAD.equals(descriptor))
+                            ? new ModelLoad(mv, MODEL_LOAD.equals(descriptor)) : mv;
                 default:
                     return mv;
             }
@@ -491,6 +501,57 @@ final class DjlWeaver implements ClassFileTransformer {
                     "(" + OBJECT + ")" + OBJECT, false);
             super.visitTypeInsn(Opcodes.CHECKCAST, argument.getInternalName());
             super.visitVarInsn(Opcodes.ASTORE, 1);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.RETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "TrainingHooks", "afterBackward",
+                        "(" + OBJECT + ")V", false);
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
+        }
+    }
+
+    /**
+     * {@code PtModel.load(Path, String, Map)}: {@code options = beforeModelLoad(this, options)} at the start; and
+     * {@code modelLoaded(this)} before each return of it and of {@code load(InputStream, boolean)}.
+     */
+    private static final class ModelLoad extends MethodVisitor {
+        private final boolean withOptions;
+
+        ModelLoad(MethodVisitor mv, boolean withOptions) {
+            super(Opcodes.ASM9, mv);
+            this.withOptions = withOptions;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            if (withOptions) {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitVarInsn(Opcodes.ALOAD, 3);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "beforeModelLoad",
+                        "(" + OBJECT + OBJECT + ")" + OBJECT, false);
+                super.visitTypeInsn(Opcodes.CHECKCAST, "java/util/Map");
+                super.visitVarInsn(Opcodes.ASTORE, 3);
+            }
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.RETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "modelLoaded", "(" + OBJECT + ")V",
+                        false);
+            }
+            super.visitInsn(opcode);
         }
 
         @Override

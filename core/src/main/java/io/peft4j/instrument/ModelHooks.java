@@ -3,6 +3,9 @@ package io.peft4j.instrument;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
+import io.peft4j.traced.TracedLoading;
+import io.peft4j.traced.TracedModel;
+import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -19,6 +22,7 @@ public final class ModelHooks {
     private static final class Pass {
         int depth;
         ModelAdapters held;
+        TracedModel heldTraced;
     }
 
     private ModelHooks() {}
@@ -48,6 +52,11 @@ public final class ModelHooks {
                 adapters.beginForward();
                 pass.held = adapters;
             }
+            TracedModel traced = TracedModels.of(block);
+            if (traced != null) {
+                traced.beginForward();
+                pass.heldTraced = traced;
+            }
         } catch (Throwable t) {
             AdviceErrors.record("starting a forward pass", t);
         }
@@ -57,13 +66,56 @@ public final class ModelHooks {
     public static void exitForward() {
         try {
             Pass pass = PASS.get();
-            if (pass.depth > 0 && --pass.depth == 0 && pass.held != null) {
+            if (pass.depth > 0 && --pass.depth == 0) {
                 ModelAdapters held = pass.held;
+                TracedModel heldTraced = pass.heldTraced;
                 pass.held = null;
-                held.endForward();
+                pass.heldTraced = null;
+                if (held != null) {
+                    held.endForward();
+                }
+                if (heldTraced != null) {
+                    heldTraced.endForward();
+                }
             }
         } catch (Throwable t) {
             AdviceErrors.record("ending a forward pass", t);
+        }
+    }
+
+    /**
+     * Woven at the start of PyTorch's {@code PtModel.load(Path, String, Map)}: the load options to use (see
+     * {@link TracedLoading#options}). Never throws.
+     */
+    public static Object beforeModelLoad(Object model, Object options) {
+        try {
+            return TracedLoading.options(model, options);
+        } catch (Throwable t) {
+            AdviceErrors.record("preparing a model load", t);
+            return options;
+        }
+    }
+
+    /**
+     * Woven before PyTorch's {@code PtModel.load} returns: tells the listener (which merges adapters into a traced
+     * model), then restores the parameter state the application asked for. Only {@link InjectionFailure} escapes.
+     */
+    public static void modelLoaded(Object model) {
+        try {
+            ModelLifecycleListener l = listener;
+            if (l != null && !TracedLoading.isPeft4jLoad()) {
+                l.modelLoaded((Model) model);
+            }
+        } catch (InjectionFailure e) {
+            throw e;
+        } catch (Throwable t) {
+            AdviceErrors.record("adapting a loaded model", t);
+        } finally {
+            try {
+                TracedLoading.loaded(model);
+            } catch (Throwable t) {
+                AdviceErrors.record("finishing a model load", t);
+            }
         }
     }
 

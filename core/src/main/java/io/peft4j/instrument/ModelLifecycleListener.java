@@ -24,4 +24,10 @@ public interface ModelLifecycleListener {
 
     /** A Trainer of {@code model} is being closed (training ended). */
     default void trainingEnded(Model model) {}
+
+    /**
+     * The application loaded {@code model} from a file ({@code Criteria.loadModel}, {@code Model.load}); a traced
+     * model's parameters exist from now on.
+     */
+    default void modelLoaded(Model model) {}
 }

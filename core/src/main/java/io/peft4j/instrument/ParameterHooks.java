@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.ParameterList;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.peft4j.traced.TracedTraining;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.SavedModule;
 
@@ -25,6 +26,10 @@ public final class ParameterHooks {
             PairList<String, Parameter> attached = AdapterRegistry.attachedParameters(block);
             if (attached != null) {
                 ((ParameterList) list).addAll(attached);
+            }
+            PairList<String, Parameter> trained = TracedTraining.attached(block);
+            if (trained != null) {
+                ((ParameterList) list).addAll(trained);
             }
         } catch (Throwable t) {
             AdviceErrors.record("listing the adapter parameters of " + block.getClass().getName(), t);

@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code Embedding}, {@code IdEmbedding} and {@code Convolution}; both {@code forward} overloads and
  * {@code getParameters} of {@code AbstractBaseBlock}; {@code ParameterStore.getValue}; {@code Trainer}'s constructors,
  * {@code initialize}, {@code step} and {@code close}; {@code Predictor}'s constructor; {@code backward} of
- * {@code GradientCollector} implementations.
+ * {@code GradientCollector} implementations; PyTorch's {@code PtModel.load}.
  */
 public final class PeftInstrumentation {
 
@@ -36,7 +36,7 @@ public final class PeftInstrumentation {
     static final String[] DJL_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
         "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution", "ai.djl.nn.AbstractBaseBlock",
         "ai.djl.training.ParameterStore", "ai.djl.training.Trainer", "ai.djl.inference.Predictor",
-        "ai.djl.pytorch.engine.PtGradientCollector"};
+        "ai.djl.pytorch.engine.PtGradientCollector", "ai.djl.pytorch.engine.PtModel"};
 
     private static final java.util.Set<String> TRANSFORMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 

@@ -6,6 +6,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
+import io.peft4j.traced.TracedTraining;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -36,8 +37,23 @@ public final class TrainingHooks {
         }
     }
 
-    /** A Trainer was created ({@code opened}), stepped ({@code step}) or is closing ({@code closing}). */
+    /**
+     * A Trainer was created ({@code opened}), stepped ({@code step}) or is closing ({@code closing}). Only the refusal
+     * to train a traced model's adapters escapes, as {@link InjectionFailure}, from the Trainer's constructor.
+     */
     static void trainer(Object trainer, String event) {
+        if ("opened".equals(event)) {
+            try {
+                Model model = ((Trainer) trainer).getModel();
+                if (model != null && model.getBlock() != null) {
+                    TracedTraining.trainerOpened(model);
+                }
+            } catch (UnsupportedOperationException e) {
+                throw new InjectionFailure(e.getMessage(), e);
+            } catch (Throwable t) {
+                AdviceErrors.record("preparing a traced model for training", t);
+            }
+        }
         try {
             Model model = ((Trainer) trainer).getModel();
             if (model == null || model.getBlock() == null) {
@@ -59,6 +75,19 @@ public final class TrainingHooks {
                         hook.afterStep(root);
                 }
             }
+            switch (event) {
+                case "closing":
+                    TracedTraining.trainerClosed(root);
+                    break;
+                case "before-step":
+                    TracedTraining.beforeStep(root);
+                    break;
+                case "step":
+                    TracedTraining.afterStep(root);
+                    break;
+                default:
+                    break;
+            }
             if ("opened".equals(event)) {
                 refreeze(root);
             }
@@ -75,6 +104,18 @@ public final class TrainingHooks {
         ModelAdapters adapters = AdapterRegistry.model(root);
         if (adapters != null) {
             adapters.setActiveAdapters(adapters.activeAdapters());
+        }
+    }
+
+    /**
+     * Woven before {@code GradientCollector.backward} returns: traced models whose LoRA adapters are training turn
+     * the gradients of their merged weights into the adapters' ({@link TracedTraining}). Never throws.
+     */
+    public static void afterBackward(Object collector) {
+        try {
+            TracedTraining.afterBackward(collector);
+        } catch (Throwable t) {
+            AdviceErrors.record("turning traced-weight gradients into LoRA gradients", t);
         }
     }
 

@@ -39,6 +39,15 @@ public final class ItEnvironment {
         return dir;
     }
 
+    /** One edge-case directory of the PEFT 0.20.0 golden data, e.g. {@code t1_gpt_conv1d_fan_in_fan_out}. */
+    public static Path goldenEdgeCase(String name) {
+        Path dir = existing("peft4j.golden.edge.dir").resolve(name);
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalStateException("golden edge case " + dir + " does not exist");
+        }
+        return dir;
+    }
+
     /**
      * The classpath of a user's application: test-models' classes plus DJL and PyTorch, never the agent.
      *

@@ -6,7 +6,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.repository.zoo.Criteria;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.GradientCollector;
@@ -16,6 +18,7 @@ import ai.djl.training.dataset.Batch;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.NoopTranslator;
 import ai.djl.util.Pair;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,12 +33,14 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A plain DJL training application: trains an {@link Mlp} twin on {@link SyntheticRegression} with an ordinary
- * {@link Trainer} (L2 loss), either through {@code EasyTrain.fit} or a hand-written loop.
+ * A plain DJL training application: trains an {@link Mlp} twin, or with {@code --torchscript} the same MLP loaded
+ * from a TorchScript file with {@link Criteria}, on {@link SyntheticRegression} with an ordinary {@link Trainer} (L2
+ * loss), either through {@code EasyTrain.fit} or a hand-written loop.
  *
  * <pre>
  * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.TrainApp --out DIR [--mode fit|manual] [--optimizer adam|sgd]
- *     [--epochs 2] [--lr 0.01] [--base base_model.safetensors] [--hidden 32] [--samples 128] [--batch 16] [--seed 42]
+ *     [--epochs 2] [--lr 0.01] [--base base_model.safetensors | --torchscript model.pt] [--hidden 32] [--samples 128]
+ *     [--batch 16] [--seed 42]
  * </pre>
  *
  * <p>Writes {@code DIR/params_before.safetensors} and {@code DIR/params_after.safetensors} (every parameter of
@@ -46,7 +51,7 @@ import java.util.stream.Collectors;
 public final class TrainApp {
 
     static final String USAGE = "usage: TrainApp --out DIR [--mode fit|manual] [--optimizer adam|sgd] [--epochs N]"
-            + " [--lr X] [--base FILE] [--hidden N] [--samples N] [--batch N] [--seed N]";
+            + " [--lr X] [--base FILE | --torchscript FILE] [--hidden N] [--samples N] [--batch N] [--seed N]";
 
     static final int IN_FEATURES = 16;
     static final int OUT_FEATURES = 4;
@@ -62,7 +67,7 @@ public final class TrainApp {
         CliArgs cli;
         try {
             cli = new CliArgs(args, Set.of("--out", "--mode", "--optimizer", "--epochs", "--lr", "--base", "--hidden",
-                    "--samples", "--batch", "--seed"), Set.of());
+                    "--samples", "--batch", "--seed", "--torchscript"), Set.of());
             if (cli.get("--out", null) == null || !cli.positional.isEmpty()) {
                 throw new IllegalArgumentException("--out is required and no positional arguments are allowed");
             }
@@ -105,11 +110,14 @@ public final class TrainApp {
         Files.createDirectories(out);
         Engine.getInstance().setRandomSeed((int) seed);
 
-        Mlp block = new Mlp(IN_FEATURES, hidden, OUT_FEATURES);
-        try (Model model = Model.newInstance("mlp");
+        String torchscript = cli.get("--torchscript", null);
+        try (Model model = torchscript != null ? loadTorchScript(Paths.get(torchscript)) : Model.newInstance("mlp");
                 NDManager dataManager = NDManager.newBaseManager()) {
-            model.setBlock(block);
+            if (torchscript == null) {
+                model.setBlock(new Mlp(IN_FEATURES, hidden, OUT_FEATURES));
+            }
             if (base != null) {
+                Block block = model.getBlock();
                 TorchWeights.load(block, Paths.get(base), model.getNDManager());
                 System.out.println("TrainApp: loaded base weights from " + base);
             }
@@ -157,6 +165,13 @@ public final class TrainApp {
             System.out.println("TrainApp: saved model to " + out.resolve("model") + " losses=" + losses);
             return losses;
         }
+    }
+
+    private static Model loadTorchScript(Path file) throws Exception {
+        Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
+                .optModelPath(file).optEngine("PyTorch").optTranslator(new NoopTranslator()).build();
+        System.out.println("TrainApp: loaded TorchScript model " + file);
+        return criteria.loadModel();
     }
 
     private static void printEpoch(int epoch, int epochs, float loss) {

@@ -95,7 +95,7 @@ final class AttachCommand implements Cli.Command {
         for (Map.Entry<String, String> e : parsed.entrySet()) {
             String value = e.getValue();
             OptionKey key = OptionKey.of(e.getKey());
-            if (key.kind() == OptionKey.Kind.PATH && !value.isEmpty()) {
+            if (key.kind() == OptionKey.Kind.PATH && !value.isEmpty() && !value.contains(OptionKey.MODEL_DIR)) {
                 Path path = Path.of(value).toAbsolutePath().normalize();
                 value = path.toString();
                 if (key == OptionKey.ADAPTER || key == OptionKey.ADAPTER_NAMED) {

@@ -5,11 +5,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}. Exit status 0 when the
- * command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2 for a usage
- * error. {@code --help} after any command prints its usage.
+ * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge}. Exit
+ * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
+ * for a usage error. {@code --help} after any command prints its usage.
  *
- * <p>This code runs without DJL on the class path: it only talks to other JVMs (attach API, JMX) and reads files.
+ * <p>This code runs without DJL on the class path: it only talks to other JVMs (attach API, JMX) and reads files;
+ * {@code merge} loads DJL from the application's class path in a class loader of its own.
  */
 public final class Cli {
 
@@ -29,6 +30,8 @@ public final class Cli {
             "Commands:",
             "  attach <pid> [key=value,...]   inject adapters into a running JVM (no restart)",
             "  inspect <dir>                  print an adapter directory's config and tensors",
+            "  merge --model F.pt --adapter DIR [--adapter DIR2 ...] --out OUT.pt [--format safetensors]",
+            "                                 merge adapters into a TorchScript file offline (see merge --help)",
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
             "                                 list | adapters | modules | activate NAMES | disable | enable |",
             "                                 merge | unmerge | load NAME | dump NAME | remove",
@@ -63,6 +66,9 @@ public final class Cli {
                 break;
             case "jmx":
                 c = new JmxCommand();
+                break;
+            case "merge":
+                c = new MergeCommand();
                 break;
             case "help":
             case "--help":
@@ -103,6 +109,9 @@ public final class Cli {
                     return OK;
                 case "jmx":
                     out.println(new JmxCommand().usage());
+                    return OK;
+                case "merge":
+                    out.println(new MergeCommand().usage());
                     return OK;
                 default:
                     break;

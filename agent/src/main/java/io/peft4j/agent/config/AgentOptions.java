@@ -141,7 +141,8 @@ public final class AgentOptions {
                 throw new IllegalArgumentException(where + ": key config is not allowed in an options file");
             }
             String value = props.getProperty(key).trim();
-            if (OptionKey.of(key).kind() == OptionKey.Kind.PATH && !value.isEmpty() && base != null) {
+            if (OptionKey.of(key).kind() == OptionKey.Kind.PATH && !value.isEmpty() && base != null
+                    && !value.startsWith(OptionKey.MODEL_DIR)) {
                 value = base.resolve(value).normalize().toString();
             }
             values.putIfAbsent(key, value);

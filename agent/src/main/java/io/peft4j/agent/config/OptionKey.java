@@ -16,7 +16,9 @@ public enum OptionKey {
     /** The adapter directory injected into every model. */
     ADAPTER("adapter", null, Kind.PATH,
             "Adapter directory (`adapter_config.json` [+ `adapter_model.safetensors`]) injected into every model the"
-                    + " application uses; without weights the adapter starts from PEFT's initialisation"),
+                    + " application uses; without weights the adapter starts from PEFT's initialisation. In any"
+                    + " adapter path, `{model}` stands for the directory a traced (TorchScript) model is loaded"
+                    + " from, so each model of a service gets its own adapter"),
     /** The name of {@link #ADAPTER}. */
     NAME("name", "default", Kind.TEXT, "Name of the adapter given by `adapter`"),
     /** Further named adapters ({@code adapter.NAME=DIR}). */
@@ -75,6 +77,8 @@ public enum OptionKey {
     public static final String ENV_NAMED_ADAPTER_PREFIX = "PEFT4J_ADAPTER__";
     /** Key prefix of {@code adapter.NAME}. */
     public static final String NAMED_ADAPTER_PREFIX = "adapter.";
+    /** In an adapter path: the directory the traced model being adapted was loaded from. */
+    public static final String MODEL_DIR = "{model}";
 
     private final String key;
     private final String defaultValue;

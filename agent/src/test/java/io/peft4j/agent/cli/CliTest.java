@@ -37,6 +37,30 @@ class CliTest {
     }
 
     @Test
+    void mergeChecksItsArgumentsAndNeedsDjl() {
+        String model = GOLDEN.resolve("b1_lora_mlp/base_model.torchscript.pt").toString();
+        String adapter = GOLDEN.resolve("b1_lora_mlp").toString();
+        Run noDjl = run("merge", "--model", model, "--adapter", adapter, "--out", "merged.pt");
+        Run missing = run("merge", "--model", "/no/such.pt", "--adapter", adapter, "--out", "merged.pt");
+        Run twice = run("merge", "--model", model, "--adapter", adapter, "--adapter", "default=" + adapter,
+                "--out", "merged.pt");
+        assertAll(() -> assertEquals(2, run("merge").status()),
+                () -> assertEquals(2, run("merge", "--model", model, "--out", "merged.pt").status()),
+                () -> assertEquals(2, run("merge", "--model", model, "--adapter", adapter, "--out", "m",
+                        "--format", "onnx").status()),
+                () -> assertEquals(2, run("merge", "--model", model, "--adapter", adapter, "--out", "m",
+                        "--active", "other").status()),
+                () -> assertEquals(2, twice.status(), twice.err()),
+                () -> assertTrue(twice.err().contains("adapter name 'default' is given twice"), twice.err()),
+                () -> assertEquals(1, missing.status()),
+                () -> assertTrue(missing.err().contains("model file /no/such.pt does not exist"), missing.err()),
+                () -> assertEquals(1, noDjl.status(), noDjl.err()),
+                () -> assertTrue(noDjl.err().contains("pass the application's class path with --classpath"),
+                        noDjl.err()),
+                () -> assertTrue(run("merge", "--help").out().contains("--format safetensors")));
+    }
+
+    @Test
     void inspectWithPeftsReaders() {
         Run r = run("inspect", GOLDEN.resolve("b1_lora_mlp").toString());
         assertAll(() -> assertEquals(0, r.status(), r.err()),

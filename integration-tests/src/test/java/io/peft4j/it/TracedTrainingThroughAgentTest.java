@@ -1,0 +1,86 @@
+package io.peft4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The proof of LoRA training on a traced model: the same unmodified {@code TrainApp} trains golden adapter
+ * {@code b1_lora_mlp} through the agent twice on the same data with Adam for 20 steps, once on the MLP built from DJL
+ * blocks (base weights from {@code base_model.safetensors}) and once on its TorchScript trace
+ * ({@code --torchscript base_model.torchscript.pt}, loaded with {@code Criteria}). The adapters the agent saves
+ * ({@code save=DIR}, PEFT's format) agree within 1e-5, they moved away from the starting adapter, and the TorchScript
+ * file is untouched.
+ */
+class TracedTrainingThroughAgentTest {
+
+    private static final String[] TRAIN = {"--mode", "manual", "--optimizer", "adam", "--lr", "0.01", "--epochs", "1",
+        "--samples", "320", "--batch", "16", "--seed", "42"};
+
+    @Test
+    void aTracedModelAndItsBlockTwinTrainTheSameAdapter() throws IOException {
+        Path b1 = ItEnvironment.goldenCase("b1_lora_mlp");
+        Path trace = b1.resolve("base_model.torchscript.pt");
+        byte[] traceBefore = sha256(trace);
+        Path work = ItEnvironment.freshWorkDir("traced-train/parity");
+        ForkedJvm.Result block = train(work, "block", b1, "--base", b1.resolve("base_model.safetensors"));
+        ForkedJvm.Result traced = train(work, "traced", b1, "--torchscript", trace);
+        assertEquals(0, block.exitCode(), block::describe);
+        assertEquals(0, traced.exitCode(), traced::describe);
+
+        Safetensors start = Safetensors.read(b1.resolve("adapter_model.safetensors"));
+        Safetensors fromBlock = Safetensors.read(work.resolve("block/saved/adapter_model.safetensors"));
+        Safetensors fromTrace = Safetensors.read(work.resolve("traced/saved/adapter_model.safetensors"));
+        List<Executable> checks = new ArrayList<>();
+        checks.add(() -> AgentLog.assertNoErrors(block));
+        checks.add(() -> AgentLog.assertNoErrors(traced));
+        checks.add(() -> assertTrue(traced.output().contains("training adapters [default] by W = W0 + s·B·A"),
+                traced::describe));
+        checks.add(() -> assertEquals(start.names(), fromTrace.names(), "keys of the adapter saved from the trace"));
+        checks.add(() -> assertEquals(fromBlock.names(), fromTrace.names(), "keys of both saved adapters"));
+        StringBuilder report = new StringBuilder();
+        for (String key : start.names()) {
+            double parity = TensorAssertions.maxAbsDiff(fromBlock.get(key), fromTrace.get(key));
+            double moved = TensorAssertions.maxAbsDiff(start.get(key), fromTrace.get(key));
+            report.append(String.format(Locale.ROOT, "%s: block vs trace %.3g, moved %.3g%n", key, parity, moved));
+            checks.add(() -> assertTrue(parity <= 1e-5, key + ": block twin vs trace " + parity));
+            checks.add(() -> assertTrue(moved > 1e-3, key + " was not trained (moved " + moved + ")"));
+        }
+        checks.add(() -> assertTrue(java.util.Arrays.equals(traceBefore, sha256(trace)),
+                "the TorchScript file changed"));
+        System.out.print(report);
+        assertAll("training parity\n" + report, checks);
+    }
+
+    private static ForkedJvm.Result train(Path work, String name, Path adapter, Object... model) {
+        Path dir = work.resolve(name);
+        List<Object> args = new ArrayList<>(List.of((Object[]) TRAIN));
+        args.add("--out");
+        args.add(dir.resolve("out"));
+        args.addAll(List.of(model));
+        return ItEnvironment.application("TrainApp")
+                .javaagent(ItEnvironment.agentJar(), "adapter=" + adapter + ",save=" + dir.resolve("saved")
+                        + ",jmx=false")
+                .args(args.toArray())
+                .run(work, name);
+    }
+
+    private static byte[] sha256(Path file) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
