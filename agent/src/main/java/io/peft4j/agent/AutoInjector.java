@@ -35,8 +35,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * model. Every root it sees is recorded in {@link KnownModels} (also without configured adapters), so that JMX
  * {@code load} can reach it. A traced model (TorchScript) is adapted when the application loads it: the adapters
  * are merged into its weights ({@link TracedInjection}). Other threads that use a model while it is being adapted
- * wait until the injection is complete, so that no forward pass runs on a half-adapted model. When injection fails with {@code onError=fail},
- * every later use of that model fails again: the application never serves it unadapted.
+ * wait until the injection is complete, so that no forward pass runs on a half-adapted model. When injection fails
+ * with {@code onError=fail}, every later use of that model fails again: the application never serves it unadapted.
  */
 final class AutoInjector implements ModelLifecycleListener {
 

@@ -13,7 +13,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The module tree of a traced model, rebuilt from its parameter names: {@code encoder.layer.0.attention.self.query.weight}
+ * The module tree of a traced model, rebuilt from its parameter names:
+ * {@code encoder.layer.0.attention.self.query.weight}
  * belongs to module {@code encoder.layer.0.attention.self.query}, whose ancestors ({@code encoder},
  * {@code encoder.layer}, ...) are containers. Paths are listed in the order of the parameters, which is PyTorch's
  * {@code named_modules()} order for the modules that own parameters.

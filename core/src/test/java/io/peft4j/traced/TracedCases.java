@@ -88,7 +88,8 @@ record TracedCases(String name, Path dir, Map<String, Path> adapters, List<Strin
     /** An inference forward pass of {@code model} on the case's input. */
     float[] forward(Model model) throws IOException {
         try (NDManager scope = model.getNDManager().newSubManager()) {
-            NDArray x = TensorArrays.toNDArray(SafetensorsFile.read(dir.resolve("input.safetensors")).get("input"), scope);
+            NDArray x = TensorArrays.toNDArray(
+                    SafetensorsFile.read(dir.resolve("input.safetensors")).get("input"), scope);
             NDList out = model.getBlock().forward(new ParameterStore(scope, false), new NDList(x), false);
             return out.head().toFloatArray();
         }

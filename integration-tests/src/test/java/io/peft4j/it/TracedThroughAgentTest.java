@@ -53,7 +53,8 @@ class TracedThroughAgentTest {
     }
 
     private static Path dir(String name) {
-        return name.length() > 1 && (name.charAt(0) == 'h' || name.charAt(0) == 't') && Character.isDigit(name.charAt(1))
+        return name.length() > 1 && (name.charAt(0) == 'h' || name.charAt(0) == 't')
+                && Character.isDigit(name.charAt(1))
                 ? ItEnvironment.goldenEdgeCase(name) : ItEnvironment.goldenCase(name);
     }
 

@@ -20,7 +20,8 @@ import java.util.Map;
  * runs through a {@link Predictor}, and the result is written as a safetensors file with one tensor "output".
  *
  * <pre>
- * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.TracedApp &lt;model.pt&gt; &lt;input.safetensors&gt; &lt;output.safetensors&gt; [more triples]
+ * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.TracedApp \
+ *     &lt;model.pt&gt; &lt;input.safetensors&gt; &lt;output.safetensors&gt; [more triples]
  * </pre>
  */
 public final class TracedApp {
