@@ -99,6 +99,11 @@ public class LoraLinear extends LowRankFactors {
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */
     @Override
     public NDArray deltaWeight() {
-        return loraB().getArray().matMul(loraA().getArray()).muli((float) scaling());
+        return delta(loraA().getArray(), loraB().getArray());
+    }
+
+    /** {@code b @ a * scaling} for factors {@code a}, {@code b} (the parameters' arrays or their values on a device). */
+    protected final NDArray delta(NDArray a, NDArray b) {
+        return b.matMul(a).muli((float) scaling());
     }
 }

@@ -71,13 +71,10 @@ public final class LoraModules {
             return new LoraLinear(name, initialised(block, "weight", path), r, scaling, config.loraDropout(),
                     config.initLoraWeights());
         }
-        if (config.useDora()) {
-            throw new PeftConfigException("use_dora: peft4j implements DoRA on Linear layers only; module '" + path
-                    + "' is a " + block.getClass().getSimpleName());
-        }
         if (block instanceof IdEmbedding || block instanceof Embedding) {
-            return new LoraEmbedding(name, initialised(block, "embedding", path), r, scaling,
-                    config.initLoraWeights());
+            Parameter table = initialised(block, "embedding", path);
+            return config.useDora() ? new DoraEmbedding(name, table, r, scaling, config.initLoraWeights())
+                    : new LoraEmbedding(name, table, r, scaling, config.initLoraWeights());
         }
         if (block instanceof Convolution) {
             Convolution conv = (Convolution) block;
@@ -94,6 +91,15 @@ public final class LoraModules {
                             + conv.getDilation() + "): PEFT builds lora_A without dilation, so its output would "
                             + "not line up with the base output; do not target this layer");
                 }
+            }
+            if (config.useDora()) {
+                if (conv.getGroups() > 1) {
+                    throw new PeftConfigException("use_dora: module '" + path + "' is a grouped convolution (groups="
+                            + conv.getGroups() + "); PEFT 0.20 computes DoRA's magnitude from a B @ A product that "
+                            + "does not match a grouped layer, so peft4j refuses DoRA here; set use_dora=false or "
+                            + "do not target this layer");
+                }
+                return new DoraConvolution(name, conv, r, scaling, config.loraDropout(), config.initLoraWeights());
             }
             if (conv.getGroups() > 1) {
                 LOG.warn("LoRA adapter added to ConvNd layer with groups > 1 ('{}'). Merging is not supported.",
