@@ -50,7 +50,7 @@ public final class AdaLoraModules {
             throw new IllegalStateException("cannot inject into '" + path
                     + "': its weight is not initialised yet (initialise or load the model first)");
         }
-        boolean init = config.initLoraWeights() != InitLoraWeights.FALSE;
+        boolean init = config.initLoraWeights().kind() != InitLoraWeights.Kind.FALSE;
         if (block instanceof Conv2d) {
             Conv2d conv = (Conv2d) block;
             if (conv.getGroups() > 1) {

@@ -46,7 +46,7 @@ public class LoraConvolution extends LowRankFactors {
     private static NDArray initA(Convolution conv, int r, InitLoraWeights init) {
         NDArray weight = conv.getDirectParameters().get("weight").getArray();
         Shape shape = new Shape(r, weight.getShape().get(1) * conv.getGroups()).addAll(weight.getShape().slice(2));
-        return init == InitLoraWeights.GAUSSIAN
+        return init.kind() == InitLoraWeights.Kind.GAUSSIAN
                 ? weight.getManager().randomNormal(0f, 1f / r, shape, weight.getDataType())
                 : uniform(weight.getManager(), shape, weight.getDataType());
     }
@@ -55,7 +55,7 @@ public class LoraConvolution extends LowRankFactors {
         NDArray weight = conv.getDirectParameters().get("weight").getArray();
         Shape shape = new Shape(weight.getShape().get(0), r / conv.getGroups())
                 .addAll(unit(weight.getShape().dimension() - 2, 1));
-        return init == InitLoraWeights.FALSE ? uniform(weight.getManager(), shape, weight.getDataType())
+        return init.kind() == InitLoraWeights.Kind.FALSE ? uniform(weight.getManager(), shape, weight.getDataType())
                 : weight.getManager().zeros(shape, weight.getDataType());
     }
 

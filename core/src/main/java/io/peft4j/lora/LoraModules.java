@@ -57,19 +57,38 @@ public final class LoraModules {
         }
         double alpha = alpha(config, path);
         double scaling = scaling(config, alpha, r);
+        InitLoraWeights init = config.initLoraWeights();
         if (block instanceof Linear) {
             if (config.fanInFanOut()) {
                 LOG.warn("fan_in_fan_out is set to True but the target module '{}' is a Linear; setting "
                         + "fan_in_fan_out to False", path);
             }
+            Parameter weight = initialised(block, "weight", path);
+            long start = System.nanoTime();
+            LoraLinear adapter;
             if (config.useDora()) {
                 Parameter bias = block.getDirectParameters().contains("bias")
                         ? block.getDirectParameters().get("bias") : null;
-                return new DoraLinear(name, initialised(block, "weight", path), bias, r, scaling,
-                        config.loraDropout(), config.initLoraWeights());
+                adapter = new DoraLinear(name, weight, bias, r, scaling, config.loraDropout(), init);
+            } else {
+                adapter = new LoraLinear(name, weight, r, scaling, config.loraDropout(), init);
             }
-            return new LoraLinear(name, initialised(block, "weight", path), r, scaling, config.loraDropout(),
-                    config.initLoraWeights());
+            if (init.changesBaseWeights()) {
+                LOG.info("init_lora_weights={} on '{}' ({} x {}, r={}) took {} ms: its base weight is now the residual"
+                        + " W - scaling * B @ A", init.pythonRepr(), path, weight.getArray().getShape().get(0),
+                        weight.getArray().getShape().get(1), r, (System.nanoTime() - start) / 1_000_000);
+            }
+            return adapter;
+        }
+        if (init.kind() == InitLoraWeights.Kind.PISSA || init.kind() == InitLoraWeights.Kind.OLORA
+                || init.kind() == InitLoraWeights.Kind.ORTHOGONAL) {
+            if (block instanceof Convolution) {
+                // PEFT's _ConvNd.update_layer passes the value to reset_lora_parameters, which raises this.
+                throw new PeftConfigException("Unknown initialization init_lora_weights=" + init.pythonRepr()
+                        + " (module '" + path + "': PEFT 0.20 implements it for Linear layers only)");
+            }
+            LOG.warn("init_lora_weights={} does not apply to the embedding '{}': as in PEFT 0.20, its LoRA starts "
+                    + "with lora_embedding_A = 0 and lora_embedding_B ~ N(0, 1)", init.pythonRepr(), path);
         }
         if (block instanceof IdEmbedding || block instanceof Embedding) {
             Parameter table = initialised(block, "embedding", path);
