@@ -147,14 +147,16 @@ public final class InitLoraWeights {
         return null;
     }
 
+    /** Equal when they ask for the same thing: {@code "Gaussian"} equals {@code "gaussian"}. */
     @Override
     public boolean equals(Object o) {
-        return o instanceof InitLoraWeights && ((InitLoraWeights) o).json.equals(json);
+        return o instanceof InitLoraWeights && ((InitLoraWeights) o).kind == kind
+                && ((InitLoraWeights) o).niter == niter && ((InitLoraWeights) o).randomized() == randomized();
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(json);
+        return Objects.hash(kind, niter, randomized());
     }
 
     @Override
