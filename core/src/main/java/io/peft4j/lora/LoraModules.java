@@ -64,6 +64,12 @@ public final class LoraModules {
                         + "fan_in_fan_out to False", path);
             }
             Parameter weight = initialised(block, "weight", path);
+            if (init.kind() == InitLoraWeights.Kind.PISSA && !init.randomized()
+                    && weight.getArray().getShape().size() >= 1024L * 1024) {
+                LOG.warn("init_lora_weights='pissa' on '{}' ({}): a full SVD in pure Java takes minutes at this size "
+                        + "(about 13 s for 1024 x 1024, 40 min for 4096 x 4096 on a busy 2-core machine); "
+                        + "'pissa_niter_4' takes seconds", path, weight.getArray().getShape());
+            }
             long start = System.nanoTime();
             LoraLinear adapter;
             if (config.useDora()) {
