@@ -2,8 +2,6 @@ package io.peft4j.adalora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.norm.Dropout;
-import ai.djl.training.ParameterStore;
 
 /**
  * AdaLoRA on a Conv2d, as PEFT 0.20's {@code adalora.SVDConv2d}: {@code lora_A: [r, in * kh * kw]},
@@ -35,17 +33,9 @@ public final class SvdConv2d extends SvdFactors {
     }
 
     @Override
-    public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
-        if (rank() == 0) {
-            return output;
-        }
-        NDArray a = store.getValue(loraA(), input.getDevice(), training);
-        NDArray e = store.getValue(loraE(), input.getDevice(), training);
-        NDArray b = store.getValue(loraB(), input.getDevice(), training);
-        NDArray x = training && dropout() > 0f ? Dropout.dropout(input, dropout(), true).head() : input;
+    protected NDArray adapterOutput(NDArray x, NDArray a, NDArray e, NDArray b) {
         NDArray kernel = delta(a, e, b).reshape(baseWeight().getArray().getShape());
-        NDArray delta = x.getNDArrayInternal().convolution(x, kernel, null, conv.getStride(), conv.getPadding(),
+        return x.getNDArrayInternal().convolution(x, kernel, null, conv.getStride(), conv.getPadding(),
                 conv.getDilation(), conv.getGroups()).head();
-        return output.addi(delta);
     }
 }

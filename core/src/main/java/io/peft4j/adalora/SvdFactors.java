@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.ParameterStore;
 import io.peft4j.layer.AdapterParameters;
 import io.peft4j.lora.LowRankFactors;
 
@@ -90,10 +92,20 @@ public abstract class SvdFactors extends LowRankFactors {
         return loraA().getArray().size() + loraB().getArray().size() + loraE.getArray().size();
     }
 
-    /** The dropout probability on the adapter's input while training. */
-    protected final float dropout() {
-        return dropout;
+    @Override
+    public final NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
+        if (rank() == 0) {
+            return output;
+        }
+        NDArray a = store.getValue(loraA(), input.getDevice(), training);
+        NDArray e = store.getValue(loraE, input.getDevice(), training);
+        NDArray b = store.getValue(loraB(), input.getDevice(), training);
+        NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
+        return output.addi(adapterOutput(x, a, e, b));
     }
+
+    /** What the adapter adds to the base output for the (dropped-out) input {@code x}, given A, E and B's values. */
+    protected abstract NDArray adapterOutput(NDArray x, NDArray a, NDArray e, NDArray b);
 
     /** {@code scaling / (ranknum + 1e-5)}. */
     protected final float divisor() {

@@ -3,8 +3,6 @@ package io.peft4j.adalora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
-import ai.djl.nn.norm.Dropout;
-import ai.djl.training.ParameterStore;
 
 /**
  * AdaLoRA on a Linear, as PEFT's {@code adalora.SVDLinear}: {@code lora_A: [r, in]}, {@code lora_E: [r, 1]},
@@ -25,16 +23,8 @@ public final class SvdLinear extends SvdFactors {
     }
 
     @Override
-    public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
-        if (rank() == 0) {
-            return output;
-        }
-        NDArray a = store.getValue(loraA(), input.getDevice(), training);
-        NDArray e = store.getValue(loraE(), input.getDevice(), training);
-        NDArray b = store.getValue(loraB(), input.getDevice(), training);
-        NDArray x = training && dropout() > 0f ? Dropout.dropout(input, dropout(), true).head() : input;
+    protected NDArray adapterOutput(NDArray x, NDArray a, NDArray e, NDArray b) {
         NDArray hidden = Linear.linear(x, a.mul(e)).head();
-        NDArray delta = Linear.linear(hidden, b).head().muli(divisor());
-        return output.addi(delta);
+        return Linear.linear(hidden, b).head().muli(divisor());
     }
 }

@@ -43,23 +43,20 @@ public final class DoraConvolution extends LoraConvolution {
         Device device = input.getDevice();
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
-        NDArray m = store.getValue(magnitude.parameter(), device, training);
-        NDArray w = store.getValue(baseWeight(), device, training);
-        NDArray scale = magnitude.scale(m, w, delta(a.stopGradient(), b.stopGradient()));
+        NDArray scale = magnitude.scale(store, device, training, a, b, this::delta);
         boolean drop = training && dropout() > 0f;
         NDArray x = drop ? Dropout.dropout(input, dropout(), true).head() : input;
         NDArray baseResult;
         if (drop) {
             Convolution conv = conv();
+            NDArray w = store.getValue(baseWeight(), device, training);
             baseResult = x.getNDArrayInternal().convolution(x, w, null, conv.getStride(), conv.getPadding(),
                     conv.getDilation(), conv.getGroups()).head();
         } else {
             baseResult = baseBias == null ? output
                     : output.sub(store.getValue(baseBias, device, training).reshape(biasShape));
         }
-        NDArray lora = lowRankPath(x, a, b);
-        NDArray dora = scale.sub(1f).mul(baseResult).add(scale.mul(lora).mul((float) scaling()));
-        return training ? output.add(dora) : output.addi(dora);
+        return DoraMagnitude.addTo(output, scale, baseResult, lowRankPath(x, a, b), scaling(), training);
     }
 
     @Override

@@ -28,9 +28,7 @@ public final class DoraEmbedding extends LoraEmbedding {
         Device device = output.getDevice();
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
-        NDArray m = store.getValue(magnitude.parameter(), device, training);
-        NDArray w = store.getValue(baseWeight(), device, training);
-        NDArray scale = magnitude.scale(m, w, delta(a.stopGradient(), b.stopGradient()));
+        NDArray scale = magnitude.scale(store, device, training, a, b, this::delta);
         NDArray lora = lowRankPath(input, a, b, output.getShape());
         return training ? output.add(lora).mul(scale) : output.addi(lora).muli(scale);
     }

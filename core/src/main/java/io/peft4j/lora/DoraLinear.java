@@ -33,21 +33,18 @@ public final class DoraLinear extends LoraLinear {
         Device device = input.getDevice();
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
-        NDArray m = store.getValue(magnitude.parameter(), device, training);
-        NDArray w = store.getValue(baseWeight(), device, training);
-        NDArray scale = magnitude.scale(m, w, delta(a.stopGradient(), b.stopGradient()));
+        NDArray scale = magnitude.scale(store, device, training, a, b, this::delta);
         float dropout = dropout();
         boolean drop = training && dropout > 0f;
         NDArray x = drop ? Dropout.dropout(input, dropout, true).head() : input;
         NDArray loraResult = Linear.linear(Linear.linear(x, a).head(), b).head();
         NDArray baseResult;
         if (drop) {
-            baseResult = Linear.linear(x, w).head();
+            baseResult = Linear.linear(x, store.getValue(baseWeight(), device, training)).head();
         } else {
             baseResult = baseBias == null ? output : output.sub(store.getValue(baseBias, device, training));
         }
-        NDArray dora = scale.sub(1f).mul(baseResult).add(scale.mul(loraResult).mul((float) scaling()));
-        return training ? output.add(dora) : output.addi(dora);
+        return DoraMagnitude.addTo(output, scale, baseResult, loraResult, scaling(), training);
     }
 
     @Override

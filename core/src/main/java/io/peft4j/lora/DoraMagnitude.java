@@ -1,13 +1,16 @@
 package io.peft4j.lora;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
 import io.peft4j.layer.AdapterParameters;
 import io.peft4j.layer.WeightUpdate;
 
 import java.util.Arrays;
+import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
 
 /**
@@ -101,11 +104,26 @@ final class DoraMagnitude {
     }
 
     /**
-     * The forward pass's factor {@code m / ||weight + delta||}, the norm detached from the graph (pass a delta made
-     * from detached factors); in the magnitude's shape, which broadcasts over the layer's output.
+     * The forward pass's factor {@code m / ||W + delta(A, B)||} from the store's values on {@code device}, the norm
+     * detached from the graph (computed from detached factors); in the magnitude's shape, which broadcasts over the
+     * layer's output.
      */
-    NDArray scale(NDArray m, NDArray weight, NDArray delta) {
-        return m.div(norm(weight, delta).stopGradient());
+    NDArray scale(ParameterStore store, Device device, boolean training, NDArray a, NDArray b,
+            BinaryOperator<NDArray> delta) {
+        NDArray m = store.getValue(magnitude, device, training);
+        NDArray w = store.getValue(baseWeight, device, training);
+        return m.div(norm(w, delta.apply(a.stopGradient(), b.stopGradient())).stopGradient());
+    }
+
+    /**
+     * {@code output + (scale - 1) * baseResult + scale * lora * scaling}, the Linear and convolution variants' output
+     * ({@code baseResult} is the base output without bias, {@code lora} the low-rank path unscaled); in place unless
+     * training.
+     */
+    static NDArray addTo(NDArray output, NDArray scale, NDArray baseResult, NDArray lora, double scaling,
+            boolean training) {
+        NDArray dora = scale.sub(1f).mul(baseResult).add(scale.mul(lora).mul((float) scaling));
+        return training ? output.add(dora) : output.addi(dora);
     }
 
     /** {@code W = (m / ||W + delta||) * (W + delta)} in place; the norm is kept for {@link #unmerge}. */
