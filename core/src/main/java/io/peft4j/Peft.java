@@ -6,6 +6,7 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.lora.Combination;
+import io.peft4j.lora.ResidualConversion;
 import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
@@ -108,6 +109,17 @@ public final class Peft {
     /** Writes {@code dir/adapter_config.json} and {@code dir/adapter_model.safetensors} as PEFT does. */
     public static List<Path> saveAdapter(Block model, Path dir, String adapter) {
         return AdapterDirectory.save(require(model), adapter, dir);
+    }
+
+    /**
+     * Saves a PiSSA or OLoRA adapter as a plain LoRA of the original base model (rank {@code 2r}), as PEFT's
+     * {@code save_pretrained(dir, path_initial_model_for_weight_conversion=...)}: the result loads on the unchanged
+     * base model, in Python or Java, and combines with other adapters. See {@link ResidualConversion}.
+     *
+     * @throws IllegalArgumentException when the adapter did not change base weights or cannot be converted
+     */
+    public static List<Path> saveAdapterAsLora(Block model, Path dir, String adapter) {
+        return ResidualConversion.save(require(model), adapter, dir);
     }
 
     /** Loads the adapter in {@code dir} as {@value #DEFAULT_ADAPTER}. */

@@ -2,6 +2,7 @@ package io.peft4j.adalora;
 
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.layer.ModuleAdapter;
@@ -10,7 +11,8 @@ import io.peft4j.lora.InitLoraWeights;
 import java.util.List;
 
 /**
- * Creates AdaLoRA adapters for Linear blocks (PEFT's {@code AdaLoraModel}). The rank of each module is
+ * Creates AdaLoRA adapters for Linear and Conv2d blocks (PEFT 0.20's {@code AdaLoraModel}: {@code SVDLinear},
+ * {@code SVDConv2d}; like PEFT, no Conv1d, Conv3d or embeddings). The rank of each module is
  * {@code init_r}, or, for an adapter saved after rank allocation, the number of ranks its {@code rank_pattern} mask
  * keeps (PEFT's {@code resize_modules_by_rank_pattern}); as
  * in PEFT, that may be 0 ranks: the module then adds nothing.
@@ -18,13 +20,13 @@ import java.util.List;
 public final class AdaLoraModules {
 
     /** The DJL block types AdaLoRA can target, as listed in errors. */
-    static final String SUPPORTED = "ai.djl.nn.core.Linear";
+    static final String SUPPORTED = "ai.djl.nn.core.Linear, ai.djl.nn.convolutional.Conv2d";
 
     private AdaLoraModules() {}
 
     /** Whether AdaLoRA can adapt {@code block}. */
     static boolean supports(Block block) {
-        return block instanceof Linear;
+        return block instanceof Linear || block instanceof Conv2d;
     }
 
     /** The {@code rank_pattern} key of the module at {@code path}: {@code path.lora_E}. */
@@ -32,7 +34,7 @@ public final class AdaLoraModules {
         return path + ".lora_E";
     }
 
-    /** Creates AdaLoRA adapter {@code name} for the Linear {@code block} at {@code path}. */
+    /** Creates AdaLoRA adapter {@code name} for the Linear or Conv2d {@code block} at {@code path}. */
     static ModuleAdapter create(AdaLoraConfig config, String name, String path, Block block) {
         int r = config.initR();
         List<Boolean> mask = config.rankMasks() == null ? null : config.rankMasks().get(maskKey(path));
@@ -48,7 +50,16 @@ public final class AdaLoraModules {
             throw new IllegalStateException("cannot inject into '" + path
                     + "': its weight is not initialised yet (initialise or load the model first)");
         }
-        return new SvdLinear(name, weight, r, config.initR(), config.loraAlpha(), config.loraDropout(),
-                config.initLoraWeights() != InitLoraWeights.FALSE);
+        boolean init = config.initLoraWeights().kind() != InitLoraWeights.Kind.FALSE;
+        if (block instanceof Conv2d) {
+            Conv2d conv = (Conv2d) block;
+            if (conv.getGroups() > 1) {
+                throw new PeftConfigException("AdaLoRA cannot adapt module '" + path + "': it is a grouped Conv2d "
+                        + "(groups=" + conv.getGroups() + "), and PEFT 0.20's SVDConv2d builds lora_A with in_channels"
+                        + " * kh * kw columns, which does not reshape to a grouped kernel; do not target this layer");
+            }
+            return new SvdConv2d(name, conv, r, config.initR(), config.loraAlpha(), config.loraDropout(), init);
+        }
+        return new SvdLinear(name, weight, r, config.initR(), config.loraAlpha(), config.loraDropout(), init);
     }
 }

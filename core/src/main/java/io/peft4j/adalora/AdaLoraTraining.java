@@ -67,12 +67,12 @@ public final class AdaLoraTraining {
     /** Allocation state of one AdaLoRA adapter on one model. */
     static final class State {
         final RankAllocator allocator;
-        final Map<String, SvdLinear> modules;
+        final Map<String, SvdFactors> modules;
         int step;
         Map<String, boolean[]> keep;
         Map<String, float[][]> grads;
 
-        State(RankAllocator allocator, Map<String, SvdLinear> modules) {
+        State(RankAllocator allocator, Map<String, SvdFactors> modules) {
             this.allocator = allocator;
             this.modules = modules;
         }
@@ -136,19 +136,19 @@ public final class AdaLoraTraining {
     private static synchronized State state(Block root, ModelAdapters model, String name, AdaLoraConfig config) {
         Map<String, State> byName = STATES.computeIfAbsent(root, k -> new LinkedHashMap<>());
         return byName.computeIfAbsent(name, k -> {
-            Map<String, SvdLinear> modules = modules(model, name);
+            Map<String, SvdFactors> modules = modules(model, name);
             Map<String, Integer> ranks = new LinkedHashMap<>();
             modules.forEach((path, m) -> ranks.put(path, m.rank()));
             return new State(new RankAllocator(config, ranks), modules);
         });
     }
 
-    private static Map<String, SvdLinear> modules(ModelAdapters model, String name) {
-        Map<String, SvdLinear> out = new LinkedHashMap<>();
+    private static Map<String, SvdFactors> modules(ModelAdapters model, String name) {
+        Map<String, SvdFactors> out = new LinkedHashMap<>();
         for (TunedModule module : model.tunedModules().values()) {
             ModuleAdapter adapter = module.adapter(name);
-            if (adapter instanceof SvdLinear) {
-                out.put(module.path(), (SvdLinear) adapter);
+            if (adapter instanceof SvdFactors) {
+                out.put(module.path(), (SvdFactors) adapter);
             }
         }
         return out;
@@ -206,7 +206,7 @@ public final class AdaLoraTraining {
 
     private static void mask(State state) {
         state.keep.forEach((path, flags) -> {
-            SvdLinear module = state.modules.get(path);
+            SvdFactors module = state.modules.get(path);
             NDArray e = module.loraE().getArray();
             float[] factor = new float[flags.length];
             for (int i = 0; i < flags.length; i++) {
@@ -283,10 +283,10 @@ public final class AdaLoraTraining {
     }
 
     /** {@code mean over A and B of ||P P^T - I||_F} (A: {@code A A^T}; B: {@code B^T B}). */
-    static NDArray regulariser(Iterable<SvdLinear> modules, NDManager manager) {
+    static NDArray regulariser(Iterable<SvdFactors> modules, NDManager manager) {
         NDArray sum = null;
         int count = 0;
-        for (SvdLinear m : modules) {
+        for (SvdFactors m : modules) {
             for (Parameter p : new Parameter[] {m.loraA(), m.loraB()}) {
                 if (!p.requiresGradient()) {
                     continue;

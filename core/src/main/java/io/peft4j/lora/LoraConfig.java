@@ -36,8 +36,9 @@ import java.util.Map;
  * because {@code AdaLoraConfig} extends it, as in PEFT.
  *
  * <p>PEFT features peft4j does not implement are refused when the config is read or built (this is the one list of
- * them, for LoRA and AdaLoRA): {@code use_qalora}, {@code init_lora_weights} other than true, false or "gaussian"
- * (PiSSA, OLoRA, LoftQ, EVA, CorDA, ...), {@code layer_replication}, {@code target_parameters},
+ * them, for LoRA and AdaLoRA): {@code use_qalora}, {@code init_lora_weights} other than true, false, "gaussian",
+ * "pissa", "pissa_niter_N", "olora" or "orthogonal" (LoftQ, EVA, CorDA, LoRA-GA, MiCA, ...; see
+ * {@link InitLoraWeights}), {@code layer_replication}, {@code target_parameters},
  * {@code trainable_token_indices}, {@code alora_invocation_tokens}, {@code arrow_config}, {@code use_bdlora},
  * {@code lora_ga_config}, {@code monteclora_config} and {@code velora_config}. Allowed although peft4j does nothing
  * with them, as PEFT does nothing with them for plain (non-Megatron, non-quantized) models: {@code megatron_config},
@@ -87,6 +88,13 @@ public class LoraConfig extends AdapterConfig {
             .field("ensure_weight_tying", BOOLEAN, false, false)
             .build();
 
+    /** PEFT 0.20's warning for rsLoRA with rank/alpha patterns and an initialisation that changes base weights. */
+    static final String RSLORA_PATTERN_CONVERSION_WARNING = "Using Rank-Stabilized LoRA with rank_pattern/alpha_pattern"
+            + " and post-training conversion of modified base weights PiSSA/CorDA/OLoRA/LoRA-GA means that you won't "
+            + "be able to pass `path_initial_model_for_weight_conversion` to `save_pretrained` to restore the initial "
+            + "values of the base weights; if you intend to do this, please ensure not to use rslora or "
+            + "rank_pattern/alpha_pattern.";
+
     /**
      * Opt-in switch for DoRA ({@code use_dora: true}), from before peft4j's layers implemented it; tests turn it off
      * to check the refusal.
@@ -116,7 +124,11 @@ public class LoraConfig extends AdapterConfig {
         this.loraAlpha = number("lora_alpha");
         this.loraDropout = number("lora_dropout");
         this.useRslora = bool("use_rslora");
-        this.initLoraWeights = InitLoraWeights.fromJson(value("init_lora_weights"));
+        try {
+            this.initLoraWeights = InitLoraWeights.fromJson(value("init_lora_weights"));
+        } catch (IllegalArgumentException e) {
+            throw peftError("init_lora_weights", e.getMessage());
+        }
         this.fanInFanOut = bool("fan_in_fan_out");
         this.loraBias = bool("lora_bias");
         this.useDora = bool("use_dora");
@@ -194,14 +206,10 @@ public class LoraConfig extends AdapterConfig {
                         "The argument lora_bias=True is not supported for DoRA, please pass use_dora=False");
             }
         }
-        boolean convertsBaseWeights = init instanceof String
-                && (((String) init).startsWith("pissa") || init.equals("olora") || init.equals("corda"));
+        boolean convertsBaseWeights = init instanceof String && (((String) init).startsWith("pissa")
+                || init.equals("olora") || init.equals("corda") || init.equals("lora_ga"));
         if (useRslora && (truthy(value("rank_pattern")) || truthy(value("alpha_pattern"))) && convertsBaseWeights) {
-            warn("Using Rank-Stabilized LoRA with rank_pattern/alpha_pattern and post-training conversion of "
-                    + "modified base weights PiSSA/CorDA/OLoRA means that you won't be able to pass "
-                    + "`path_initial_model_for_weight_conversion` to `save_pretrained` to restore the initial values "
-                    + "of the base weights; if you intend to do this, please ensure not to use rslora or "
-                    + "rank_pattern/alpha_pattern.");
+            warn(RSLORA_PATTERN_CONVERSION_WARNING);
         }
     }
 

@@ -14,9 +14,10 @@ import java.util.Arrays;
  * LoRA on a DJL convolution ({@code Conv1d}, {@code Conv2d}, {@code Conv3d}), as PEFT's {@code lora.ConvNd}:
  * {@code lora_A} is a convolution from {@code in} to {@code r} channels with the base kernel, stride and padding (but,
  * as in PEFT, no dilation and no groups), {@code lora_B} a 1x1 convolution from {@code r} to {@code out} channels with
- * the base layer's groups. Merging is refused for grouped convolutions, as in PEFT.
+ * the base layer's groups. Merging is refused for grouped convolutions, as in PEFT. Not final because
+ * {@link DoraConvolution} is LoRA on a convolution with a magnitude on top.
  */
-public final class LoraConvolution extends LowRankFactors {
+public class LoraConvolution extends LowRankFactors {
 
     private final float dropout;
     private final Convolution conv;
@@ -44,7 +45,7 @@ public final class LoraConvolution extends LowRankFactors {
     private static NDArray initA(Convolution conv, int r, InitLoraWeights init) {
         NDArray weight = conv.getDirectParameters().get("weight").getArray();
         Shape shape = new Shape(r, weight.getShape().get(1) * conv.getGroups()).addAll(weight.getShape().slice(2));
-        return init == InitLoraWeights.GAUSSIAN
+        return init.kind() == InitLoraWeights.Kind.GAUSSIAN
                 ? weight.getManager().randomNormal(0f, 1f / r, shape, weight.getDataType())
                 : uniform(weight.getManager(), shape, weight.getDataType());
     }
@@ -53,7 +54,7 @@ public final class LoraConvolution extends LowRankFactors {
         NDArray weight = conv.getDirectParameters().get("weight").getArray();
         Shape shape = new Shape(weight.getShape().get(0), r / conv.getGroups())
                 .addAll(unit(weight.getShape().dimension() - 2, 1));
-        return init == InitLoraWeights.FALSE ? uniform(weight.getManager(), shape, weight.getDataType())
+        return init.kind() == InitLoraWeights.Kind.FALSE ? uniform(weight.getManager(), shape, weight.getDataType())
                 : weight.getManager().zeros(shape, weight.getDataType());
     }
 
@@ -68,18 +69,34 @@ public final class LoraConvolution extends LowRankFactors {
         NDArray a = store.getValue(loraA(), input.getDevice(), training);
         NDArray b = store.getValue(loraB(), input.getDevice(), training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
+        return output.addi(lowRankPath(x, a, b).muli((float) scaling()));
+    }
+
+    /** {@code lora_B(lora_A(x))}: the base kernel, stride and padding, then the 1x1 convolution; not scaled. */
+    protected final NDArray lowRankPath(NDArray x, NDArray a, NDArray b) {
         NDArray hidden = x.getNDArrayInternal()
                 .convolution(x, a, null, conv.getStride(), conv.getPadding(), ones, 1).head();
-        NDArray delta = hidden.getNDArrayInternal()
-                .convolution(hidden, b, null, ones, zeros, ones, conv.getGroups()).head();
-        return output.addi(delta.muli((float) scaling()));
+        return hidden.getNDArrayInternal().convolution(hidden, b, null, ones, zeros, ones, conv.getGroups()).head();
+    }
+
+    /** The base convolution. */
+    protected final Convolution conv() {
+        return conv;
+    }
+
+    /** The dropout probability on the adapter's input while training. */
+    protected final float dropout() {
+        return dropout;
     }
 
     /** {@code B @ A * scaling} reshaped to the base kernel, {@code [out, in, k...]}. */
     @Override
     public NDArray deltaWeight() {
-        NDArray a = loraA().getArray();
-        NDArray b = loraB().getArray();
+        return delta(loraA().getArray(), loraB().getArray());
+    }
+
+    /** {@code b @ a * scaling} for factors {@code a}, {@code b}, reshaped to the base kernel. */
+    protected final NDArray delta(NDArray a, NDArray b) {
         return b.reshape(b.getShape().get(0), rank()).matMul(a.reshape(rank(), -1))
                 .reshape(baseWeight().getArray().getShape()).mul((float) scaling());
     }

@@ -13,9 +13,10 @@ import ai.djl.training.ParameterStore;
  * LoRA on an embedding table ({@code IdEmbedding}, the {@code Embedding} family), as PEFT's {@code lora.Embedding}:
  * {@code lora_embedding_A: [r, num]}, {@code lora_embedding_B: [dim, r]},
  * {@code y = base(ids) + (A^T[ids] @ B^T) * scaling}, no dropout. Initialisation: A zeros and B standard normal
- * (PEFT's choice for embeddings); with {@code init_lora_weights=false} both standard normal.
+ * (PEFT's choice for embeddings); with {@code init_lora_weights=false} both standard normal. Not final because
+ * {@link DoraEmbedding} is LoRA on an embedding with a magnitude on top.
  */
-public final class LoraEmbedding extends LowRankFactors {
+public class LoraEmbedding extends LowRankFactors {
 
     /** Creates the adapter for the embedding table {@code table} ({@code [num, dim]}, initialised). */
     public LoraEmbedding(String name, Parameter table, int r, double scaling, InitLoraWeights init) {
@@ -28,7 +29,7 @@ public final class LoraEmbedding extends LowRankFactors {
         NDManager manager = weight.getManager();
         Shape shape = new Shape(r, weight.getShape().get(0));
         DataType dtype = weight.getDataType();
-        return init == InitLoraWeights.FALSE ? manager.randomNormal(shape, dtype) : manager.zeros(shape, dtype);
+        return init.kind() == InitLoraWeights.Kind.FALSE ? manager.randomNormal(shape, dtype) : manager.zeros(shape, dtype);
     }
 
     private static NDArray initB(Parameter table, int r) {
@@ -40,10 +41,14 @@ public final class LoraEmbedding extends LowRankFactors {
     public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
         NDArray a = store.getValue(loraA(), output.getDevice(), training);
         NDArray b = store.getValue(loraB(), output.getDevice(), training);
+        return output.addi(lowRankPath(input, a, b, output.getShape()));
+    }
+
+    /** {@code A^T[ids] @ B^T * scaling} in the shape of the base output. */
+    protected final NDArray lowRankPath(NDArray input, NDArray a, NDArray b, Shape outputShape) {
         NDArray ids = input.getDataType() == DataType.INT64 ? input : input.toType(DataType.INT64, false);
         NDArray afterA = Embedding.embedding(ids, a.transpose(), SparseFormat.DENSE).head();
-        NDArray delta = afterA.matMul(b.transpose()).muli((float) scaling());
-        return output.addi(delta.reshape(output.getShape()));
+        return afterA.matMul(b.transpose()).muli((float) scaling()).reshape(outputShape);
     }
 
     @Override
@@ -54,6 +59,11 @@ public final class LoraEmbedding extends LowRankFactors {
     /** {@code (B @ A)^T * scaling}, shape {@code [num, dim]}. */
     @Override
     public NDArray deltaWeight() {
-        return loraB().getArray().matMul(loraA().getArray()).transpose().mul((float) scaling());
+        return delta(loraA().getArray(), loraB().getArray());
+    }
+
+    /** {@code (b @ a)^T * scaling} for factors {@code a}, {@code b}. */
+    protected final NDArray delta(NDArray a, NDArray b) {
+        return b.matMul(a).transpose().mul((float) scaling());
     }
 }

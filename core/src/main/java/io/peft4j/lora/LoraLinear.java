@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
+import io.peft4j.layer.WeightUpdate;
 
 
 /**
@@ -20,6 +21,7 @@ import ai.djl.training.ParameterStore;
 public class LoraLinear extends LowRankFactors {
 
     private final float dropout;
+    private final NDArray[] initialFactors;
     private volatile NDArray scaleTensor;
 
     /**
@@ -30,19 +32,38 @@ public class LoraLinear extends LowRankFactors {
      * @param r the rank
      * @param scaling {@code lora_alpha / r} or {@code lora_alpha / sqrt(r)}
      * @param dropout the dropout probability on the adapter's input
-     * @param init PEFT's {@code init_lora_weights}
+     * @param init PEFT's {@code init_lora_weights}; PiSSA and OLoRA replace the base weight by the residual
+     *     {@code W - scaling * B @ A} (see {@link #close()} and {@link #initialFactors()})
      */
     public LoraLinear(String name, Parameter baseWeight, int r, double scaling, double dropout,
             InitLoraWeights init) {
-        super(name, baseWeight, r, scaling, "lora_A", "lora_B", ".weight", initA(baseWeight, r, init),
-                initB(baseWeight, r, init));
+        this(name, baseWeight, r, scaling, dropout, init, initFactors(baseWeight, r, scaling, init));
+    }
+
+    private LoraLinear(String name, Parameter baseWeight, int r, double scaling, double dropout,
+            InitLoraWeights init, NDArray[] ab) {
+        super(name, baseWeight, r, scaling, "lora_A", "lora_B", ".weight", ab[0], ab[1]);
         this.dropout = (float) dropout;
+        this.initialFactors = init.changesBaseWeights() ? new NDArray[] {ab[0].duplicate(), ab[1].duplicate()}
+                : null;
+    }
+
+    /** A and B as {@code init} makes them, drawn in PEFT's order (A first). */
+    private static NDArray[] initFactors(Parameter baseWeight, int r, double scaling, InitLoraWeights init) {
+        switch (init.kind()) {
+            case PISSA:
+            case OLORA:
+            case ORTHOGONAL:
+                return DecomposedInit.factors(baseWeight, r, scaling, init);
+            default:
+                return new NDArray[] {initA(baseWeight, r, init), initB(baseWeight, r, init)};
+        }
     }
 
     private static NDArray initA(Parameter baseWeight, int r, InitLoraWeights init) {
         NDArray weight = baseWeight.getArray();
         Shape shape = new Shape(r, weight.getShape().get(1));
-        return init == InitLoraWeights.GAUSSIAN
+        return init.kind() == InitLoraWeights.Kind.GAUSSIAN
                 ? weight.getManager().randomNormal(0f, 1f / r, shape, weight.getDataType())
                 : kaimingUniform(weight.getManager(), shape, weight.getDataType());
     }
@@ -50,7 +71,7 @@ public class LoraLinear extends LowRankFactors {
     private static NDArray initB(Parameter baseWeight, int r, InitLoraWeights init) {
         NDArray weight = baseWeight.getArray();
         Shape shape = new Shape(weight.getShape().get(0), r);
-        return init == InitLoraWeights.FALSE ? kaimingUniform(weight.getManager(), shape, weight.getDataType())
+        return init.kind() == InitLoraWeights.Kind.FALSE ? kaimingUniform(weight.getManager(), shape, weight.getDataType())
                 : weight.getManager().zeros(shape, weight.getDataType());
     }
 
@@ -96,9 +117,41 @@ public class LoraLinear extends LowRankFactors {
         return dropout;
     }
 
+    /**
+     * For PiSSA and OLoRA, copies of the factors {@code [A0, B0]} as initialised, which define the residual base
+     * weight {@code W_res = W - scaling * B0 @ A0}; {@code null} for the initialisations that leave W alone.
+     */
+    NDArray[] initialFactors() {
+        return initialFactors;
+    }
+
+    /**
+     * Releases the adapter. When its initialisation replaced the base weight by a residual (PiSSA, OLoRA), the
+     * original weight is restored first ({@code W_res + scaling * B0 @ A0}, equal to W up to float rounding): removing
+     * the adapter, or a failed injection, gives back the model it was injected into. PEFT's {@code delete_adapter}
+     * leaves the residual; see the README.
+     */
+    @Override
+    public void close() {
+        if (initialFactors != null) {
+            NDArray a0 = initialFactors[0];
+            NDArray b0 = initialFactors[1];
+            WeightUpdate.add(baseWeight().getArray(), () -> b0.matMul(a0).muli((float) scaling()), false,
+                    "adapter '" + adapterName() + "'");
+            a0.close();
+            b0.close();
+        }
+        super.close();
+    }
+
     /** The weight delta {@code B @ A * scaling}, shape {@code [out, in]}. */
     @Override
     public NDArray deltaWeight() {
-        return loraB().getArray().matMul(loraA().getArray()).muli((float) scaling());
+        return delta(loraA().getArray(), loraB().getArray());
+    }
+
+    /** {@code b @ a * scaling} for factors {@code a}, {@code b} (the parameters' arrays or their values on a device). */
+    protected final NDArray delta(NDArray a, NDArray b) {
+        return b.matMul(a).muli((float) scaling());
     }
 }

@@ -96,12 +96,12 @@ public final class LoraMethod implements PeftMethod {
     /** DoRA's magnitude is saved as {@code lora_magnitude_vector}, without the {@code .weight} its module has. */
     @Override
     public String savedKey(String name, String adapter) {
-        String doraSuffix = DoraLinear.MAGNITUDE + "." + adapter + ".weight";
+        String doraSuffix = DoraMagnitude.NAME + "." + adapter + ".weight";
         return name.endsWith(doraSuffix) ? name.substring(0, name.length() - ".weight".length()) : name;
     }
 
     @Override
     public String modelKey(String name, String adapter) {
-        return name.endsWith(DoraLinear.MAGNITUDE + "." + adapter) ? name + ".weight" : name;
+        return name.endsWith(DoraMagnitude.NAME + "." + adapter) ? name + ".weight" : name;
     }
 }

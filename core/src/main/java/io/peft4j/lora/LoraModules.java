@@ -57,27 +57,49 @@ public final class LoraModules {
         }
         double alpha = alpha(config, path);
         double scaling = scaling(config, alpha, r);
+        InitLoraWeights init = config.initLoraWeights();
         if (block instanceof Linear) {
             if (config.fanInFanOut()) {
                 LOG.warn("fan_in_fan_out is set to True but the target module '{}' is a Linear; setting "
                         + "fan_in_fan_out to False", path);
             }
+            Parameter weight = initialised(block, "weight", path);
+            if (init.kind() == InitLoraWeights.Kind.PISSA && !init.randomized()
+                    && weight.getArray().getShape().size() >= 1024L * 1024) {
+                LOG.warn("init_lora_weights='pissa' on '{}' ({}): a full SVD in pure Java takes minutes at this size "
+                        + "(about 13 s for 1024 x 1024, 40 min for 4096 x 4096 on a busy 2-core machine); "
+                        + "'pissa_niter_4' takes seconds", path, weight.getArray().getShape());
+            }
+            long start = System.nanoTime();
+            LoraLinear adapter;
             if (config.useDora()) {
                 Parameter bias = block.getDirectParameters().contains("bias")
                         ? block.getDirectParameters().get("bias") : null;
-                return new DoraLinear(name, initialised(block, "weight", path), bias, r, scaling,
-                        config.loraDropout(), config.initLoraWeights());
+                adapter = new DoraLinear(name, weight, bias, r, scaling, config.loraDropout(), init);
+            } else {
+                adapter = new LoraLinear(name, weight, r, scaling, config.loraDropout(), init);
             }
-            return new LoraLinear(name, initialised(block, "weight", path), r, scaling, config.loraDropout(),
-                    config.initLoraWeights());
+            if (init.changesBaseWeights()) {
+                LOG.info("init_lora_weights={} on '{}' ({} x {}, r={}) took {} ms: its base weight is now the residual"
+                        + " W - scaling * B @ A", init.pythonRepr(), path, weight.getArray().getShape().get(0),
+                        weight.getArray().getShape().get(1), r, (System.nanoTime() - start) / 1_000_000);
+            }
+            return adapter;
         }
-        if (config.useDora()) {
-            throw new PeftConfigException("use_dora: peft4j implements DoRA on Linear layers only; module '" + path
-                    + "' is a " + block.getClass().getSimpleName());
+        if (init.kind() == InitLoraWeights.Kind.PISSA || init.kind() == InitLoraWeights.Kind.OLORA
+                || init.kind() == InitLoraWeights.Kind.ORTHOGONAL) {
+            if (block instanceof Convolution) {
+                // PEFT's _ConvNd.update_layer passes the value to reset_lora_parameters, which raises this.
+                throw new PeftConfigException("Unknown initialization init_lora_weights=" + init.pythonRepr()
+                        + " (module '" + path + "': PEFT 0.20 implements it for Linear layers only)");
+            }
+            LOG.warn("init_lora_weights={} does not apply to the embedding '{}': as in PEFT 0.20, its LoRA starts "
+                    + "with lora_embedding_A = 0 and lora_embedding_B ~ N(0, 1)", init.pythonRepr(), path);
         }
         if (block instanceof IdEmbedding || block instanceof Embedding) {
-            return new LoraEmbedding(name, initialised(block, "embedding", path), r, scaling,
-                    config.initLoraWeights());
+            Parameter table = initialised(block, "embedding", path);
+            return config.useDora() ? new DoraEmbedding(name, table, r, scaling, config.initLoraWeights())
+                    : new LoraEmbedding(name, table, r, scaling, config.initLoraWeights());
         }
         if (block instanceof Convolution) {
             Convolution conv = (Convolution) block;
@@ -94,6 +116,15 @@ public final class LoraModules {
                             + conv.getDilation() + "): PEFT builds lora_A without dilation, so its output would "
                             + "not line up with the base output; do not target this layer");
                 }
+            }
+            if (config.useDora()) {
+                if (conv.getGroups() > 1) {
+                    throw new PeftConfigException("use_dora: module '" + path + "' is a grouped convolution (groups="
+                            + conv.getGroups() + "); PEFT 0.20 computes DoRA's magnitude from a B @ A product that "
+                            + "does not match a grouped layer, so peft4j refuses DoRA here; set use_dora=false or "
+                            + "do not target this layer");
+                }
+                return new DoraConvolution(name, conv, r, scaling, config.loraDropout(), config.initLoraWeights());
             }
             if (conv.getGroups() > 1) {
                 LOG.warn("LoRA adapter added to ConvNd layer with groups > 1 ('{}'). Merging is not supported.",

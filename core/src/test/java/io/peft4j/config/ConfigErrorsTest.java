@@ -96,12 +96,10 @@ class ConfigErrorsTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "use_qalora              | true",
-        "init_lora_weights       | \"pissa\"",
-        "init_lora_weights       | \"pissa_niter_4\"",
-        "init_lora_weights       | \"olora\"",
         "init_lora_weights       | \"eva\"",
         "init_lora_weights       | \"corda\"",
-        "init_lora_weights       | \"orthogonal\"",
+        "init_lora_weights       | \"lora_ga\"",
+        "init_lora_weights       | \"mica\"",
         "layer_replication       | [[0, 4], [2, 5]]",
         "target_parameters       | [\"experts.gate_up_proj\"]",
         "trainable_token_indices | [0, 1]",

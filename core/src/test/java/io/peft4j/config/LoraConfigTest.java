@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -192,6 +193,32 @@ class LoraConfigTest {
             assertEquals(List.of("cfg.json: `loftq_config` specified but will be ignored when `init_lora_weights` "
                     + "is not 'loftq'."), capture.warnings());
         }
+    }
+
+    @Test
+    void decomposedInitialisationsAreReadAsPeftReadsThem() {
+        LoraConfig niter = (LoraConfig) AdapterConfigs.parse(
+                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_4\"}", "t");
+        assertEquals(InitLoraWeights.Kind.PISSA, niter.initLoraWeights().kind());
+        assertEquals(4, niter.initLoraWeights().niter());
+        assertTrue(niter.initLoraWeights().randomized());
+        assertTrue(AdapterConfigs.toJson(niter).contains("\"init_lora_weights\": \"pissa_niter_4\","));
+        assertEquals(InitLoraWeights.pissaNiter(4), niter.initLoraWeights());
+        assertEquals("pissa_niter_4", LoraConfig.builder().initLoraWeights(InitLoraWeights.pissaNiter(4))
+                .targetModules(List.of("q")).build().initLoraWeights().jsonValue());
+        assertFalse(InitLoraWeights.PISSA.randomized());
+        assertEquals(InitLoraWeights.OLORA, InitLoraWeights.fromJson("OLoRA"), "olora: .lower() == 'olora'");
+        assertEquals(InitLoraWeights.ORTHOGONAL, InitLoraWeights.fromJson("orthogonal"));
+        assertTrue(InitLoraWeights.PISSA.changesBaseWeights() && InitLoraWeights.OLORA.changesBaseWeights());
+        assertFalse(InitLoraWeights.ORTHOGONAL.changesBaseWeights());
+        assertNull(InitLoraWeights.fromJson("Orthogonal"), "orthogonal is compared exactly: falls to PEFT's reset");
+        PeftConfigException bad = assertThrows(PeftConfigException.class, () -> AdapterConfigs.parse(
+                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_fast\"}", "t"));
+        assertEquals("init_lora_weights should be 'pissa' or 'pissa_niter_[number of iters]', got pissa_fast "
+                + "instead.", bad.peftMessage());
+        PeftConfigException letters = assertThrows(PeftConfigException.class, () -> AdapterConfigs.parse(
+                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_x\"}", "t"));
+        assertEquals("invalid literal for int() with base 10: 'x'", letters.peftMessage());
     }
 
     @Test

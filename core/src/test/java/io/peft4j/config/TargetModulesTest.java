@@ -56,6 +56,6 @@ class TargetModulesTest {
         assertEquals("lora_only", LoraBias.LORA_ONLY.jsonName());
         assertEquals(Boolean.FALSE, InitLoraWeights.FALSE.jsonValue());
         assertEquals("gaussian", InitLoraWeights.GAUSSIAN.jsonValue());
-        assertNull(InitLoraWeights.fromJson("pissa"));
+        assertNull(InitLoraWeights.fromJson("eva"));
     }
 }

@@ -47,6 +47,14 @@ public final class GoldenCase {
         return new GoldenCase(root().resolve(name));
     }
 
+    /**
+     * The edge case called {@code name}, from PEFT 0.20.0's less-trodden paths ({@code golden-edge}, beside the main
+     * cases; a copy of the cases of {@code peft-0.20.0-edge} that tests use).
+     */
+    public static GoldenCase edge(String name) {
+        return new GoldenCase(root().resolveSibling("golden-edge").resolve(name));
+    }
+
     /** The case folder. */
     public Path dir() {
         return dir;

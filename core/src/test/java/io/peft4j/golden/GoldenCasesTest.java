@@ -23,9 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA), in-process through
- * the Java API: outputs active, disabled and merged, the injected model's parameter names, the adapter state dict, and
- * the saved files byte for byte.
+ * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA; DoRA on Linear,
+ * Conv2d and Embedding from the edge cases), in-process through the Java API: outputs active, disabled and merged, the
+ * injected model's parameter names, the adapter state dict, and the saved files byte for byte.
  */
 class GoldenCasesTest extends DjlTestCase {
 
@@ -35,7 +35,20 @@ class GoldenCasesTest extends DjlTestCase {
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
         "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp"})
     void reproducesPeft(String caseName, @TempDir Path tmp) throws Exception {
-        GoldenCase c = GoldenCase.named(caseName);
+        reproduces(GoldenCase.named(caseName), caseName, tmp);
+    }
+
+    /**
+     * DoRA as PEFT's {@code DoraLinearVariant} ({@code h4}), conv variant ({@code h8}, magnitude {@code [1, out, 1, 1]})
+     * and {@code DoraEmbeddingVariant} ({@code h9}, magnitude per embedding dimension).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"h4_dora_mlp", "h8_dora_conv2d", "h9_dora_embedding"})
+    void reproducesPeftEdgeCases(String caseName, @TempDir Path tmp) throws Exception {
+        reproduces(GoldenCase.edge(caseName), caseName, tmp);
+    }
+
+    private void reproduces(GoldenCase c, String caseName, Path tmp) throws Exception {
         Block model = c.buildBaseModel(manager);
         NDArray input = c.input(manager);
         float[] base = GoldenCase.forward(model, input, manager);

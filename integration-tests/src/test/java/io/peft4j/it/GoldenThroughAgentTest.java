@@ -69,12 +69,13 @@ class GoldenThroughAgentTest {
     }
 
     /**
-     * The cases beyond LoRA on Linear: LoRA on an IdEmbedding and on Conv2d, IA3 (fc2 feed-forward) and AdaLoRA
-     * (SVDLinear). Each runs twice: as injected (PEFT's {@code expected_output}) and with {@code merge=true} (PEFT's
+     * The cases beyond LoRA on Linear: LoRA on an IdEmbedding and on Conv2d, IA3 (fc2 feed-forward), AdaLoRA
+     * (SVDLinear), and DoRA on Conv2d and on an IdEmbedding (edge cases h8, h9). Each runs twice: as injected (PEFT's {@code expected_output}) and with {@code merge=true} (PEFT's
      * output after {@code layer.merge()} on every tuner layer).
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp"})
+    @ValueSource(strings = {"c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp", "h8_dora_conv2d",
+        "h9_dora_embedding"})
     void otherTunersReproducePeftOutputAsInjectedAndMerged(String caseName) throws IOException {
         Path caseDir = ItEnvironment.goldenCase(caseName);
         Path work = ItEnvironment.freshWorkDir("golden-tuners/" + caseName);

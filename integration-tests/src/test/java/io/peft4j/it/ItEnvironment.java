@@ -30,11 +30,18 @@ public final class ItEnvironment {
         return existing("peft4j.golden.dir");
     }
 
-    /** One golden case directory, e.g. {@code b1_lora_mlp}. */
+    /**
+     * One golden case directory, e.g. {@code b1_lora_mlp}, or an edge case of {@code golden-edge} beside it, e.g.
+     * {@code h8_dora_conv2d}.
+     */
     public static Path goldenCase(String name) {
         Path dir = goldenDir().resolve(name);
         if (!Files.isDirectory(dir)) {
-            throw new IllegalStateException("golden case " + dir + " does not exist");
+            Path edge = goldenDir().resolveSibling("golden-edge").resolve(name);
+            if (Files.isDirectory(edge)) {
+                return edge;
+            }
+            throw new IllegalStateException("golden case " + dir + " does not exist (nor " + edge + ")");
         }
         return dir;
     }
