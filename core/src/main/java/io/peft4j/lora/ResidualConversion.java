@@ -11,6 +11,7 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftType;
 import io.peft4j.io.SafetensorsWriter;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.io.TensorData;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
@@ -111,7 +112,7 @@ public final class ResidualConversion {
                 NDArray converted = e.getValue() == owner.loraA()
                         ? NDArrays.concat(new NDList(owner.loraA().getArray(), initial[0]), 0)
                         : NDArrays.concat(new NDList(owner.loraB().getArray(), initial[1].neg()), 1);
-                tensors.put(e.getKey(), TensorData.fromNDArray(converted));
+                tensors.put(e.getKey(), TensorArrays.fromNDArray(converted));
             }
         }
         AdapterConfig converted = convertedConfig(config);
