@@ -27,6 +27,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -364,7 +365,9 @@ public final class AdapterControl {
             Path tmp = null;
             try {
                 Files.createDirectories(dumpDir);
-                tmp = Files.createTempDirectory(dumpDir, "." + name + ".tmp-");
+                // Not Files.createTempDirectory (mode 700, kept by the rename): the dump gets the umask's
+                // permissions, as any directory the user creates.
+                tmp = Files.createDirectory(dumpDir.resolve("." + name + ".tmp-" + UUID.randomUUID()));
                 List<Path> written = new ArrayList<>();
                 for (ModelAdapters m : having) {
                     Path dir = count == 1 ? tmp : tmp.resolve(models.idOf(m.root()).replace('#', '-'));

@@ -10,9 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.Consumer;
 
 /**
@@ -153,8 +155,10 @@ public final class AdapterConfigs {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + CONFIG_NAME + ".", ".tmp");
-            Files.write(tmp, bytes);
+            // Not Files.createTempFile: it creates the file with mode 600, which the move would keep. A file of our
+            // own, created new, gets the permissions the user's umask gives (644 with the usual 022), as PEFT's.
+            tmp = dir.resolve("." + CONFIG_NAME + "." + UUID.randomUUID() + ".tmp");
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

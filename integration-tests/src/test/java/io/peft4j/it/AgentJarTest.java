@@ -1,6 +1,7 @@
 package io.peft4j.it;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -21,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The shipped agent jar: self-contained but never clashing with the application, i.e. no DJL classes, Byte Buddy
  * and Jackson only relocated under {@code io/peft4j/}, and a manifest the JVM accepts for {@code -javaagent} and
- * attach with retransformation.
+ * attach with retransformation; the project's license and notice, and the options reference the help points to.
  */
 class AgentJarTest {
 
@@ -94,6 +97,42 @@ class AgentJarTest {
             for (String method : methods) {
                 assertNotNull(jar.getEntry(method.replace('.', '/') + ".class"), method + " is not in the jar");
             }
+        }
+    }
+
+    @Test
+    void carriesTheLicenseTheNoticeAndTheOptionsReference() throws IOException {
+        try (JarFile jar = new JarFile(ItEnvironment.agentJar().toFile())) {
+            assertAll(
+                    () -> assertArrayEquals(Files.readAllBytes(Path.of("../LICENSE")), entry(jar, "META-INF/LICENSE"),
+                            "META-INF/LICENSE is the project's (Apache-2.0), not a bundled library's"),
+                    () -> assertArrayEquals(Files.readAllBytes(Path.of("../NOTICE")), entry(jar, "META-INF/NOTICE"),
+                            "META-INF/NOTICE is the project's, listing every bundled library"),
+                    () -> assertArrayEquals(Files.readAllBytes(Path.of("../agent/OPTIONS.md")),
+                            entry(jar, "META-INF/peft4j/OPTIONS.md"), "the reference `help options` points to"),
+                    // The bundled libraries' own third-party texts that NOTICE refers to.
+                    () -> assertNotNull(jar.getEntry("META-INF/licenses/ASM"), "ASM's license (inside Byte Buddy)"),
+                    () -> assertNotNull(jar.getEntry("META-INF/FastDoubleParser-LICENSE"), "FastDoubleParser"),
+                    () -> assertNotNull(jar.getEntry("META-INF/Schubfach-LICENSE"), "Schubfach"));
+        }
+    }
+
+    @Test
+    void noticeNamesTheVersionsThatAreShaded() throws IOException {
+        String notice = Files.readString(Path.of("../NOTICE"));
+        for (String property : List.of("peft4j.bytebuddy.version", "peft4j.jackson.version", "peft4j.ejml.version")) {
+            String version = System.getProperty(property);
+            assertNotNull(version, property + " (set by the pom)");
+            assertTrue(notice.contains(" " + version + " "), () -> "NOTICE does not name " + property + " " + version
+                    + ": update it with the dependency");
+        }
+    }
+
+    private static byte[] entry(JarFile jar, String name) throws IOException {
+        JarEntry entry = jar.getJarEntry(name);
+        assertNotNull(entry, name + " is not in the agent jar");
+        try (InputStream in = jar.getInputStream(entry)) {
+            return in.readAllBytes();
         }
     }
 

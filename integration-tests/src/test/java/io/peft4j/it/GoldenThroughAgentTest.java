@@ -32,8 +32,19 @@ class GoldenThroughAgentTest {
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
         "f1_lora_mlp_regex"})
     void adapterFromGoldenDirectoryReproducesPeftOutput(String caseName) throws IOException {
+        assertReproducesPeft(caseName, "golden/" + caseName);
+    }
+
+    /**
+     * Runs {@code GoldenApp} on golden case {@code caseName} with the agent and checks its output against PEFT's, the
+     * logged modules and scalings, and that no hook suppressed an error.
+     *
+     * @param caseName the golden case
+     * @param workName the scratch directory's name under {@code target/it-work}
+     */
+    static void assertReproducesPeft(String caseName, String workName) throws IOException {
         Path caseDir = ItEnvironment.goldenCase(caseName);
-        Path work = ItEnvironment.freshWorkDir("golden/" + caseName);
+        Path work = ItEnvironment.freshWorkDir(workName);
         Path output = work.resolve("output.safetensors");
 
         ForkedJvm.Result run = ItEnvironment.application("GoldenApp")

@@ -43,28 +43,40 @@ final class TestApps {
         if (url == null) {
             throw new IllegalStateException("test application source " + resource + " is not on the test classpath");
         }
+        try {
+            return compile(Paths.get(url.toURI()), className,
+                    ItEnvironment.freshWorkDir("apps-classes/" + className));
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("bad resource URL " + url, e);
+        }
+    }
+
+    /**
+     * Compiles one application source against the user application classpath (DJL, test-models, no peft4j).
+     *
+     * @param source the {@code .java} file
+     * @param className the fully qualified class it must produce
+     * @param classes the output directory
+     * @return {@code classes}
+     * @throws AssertionError if it does not compile
+     */
+    static Path compile(Path source, String className, Path classes) {
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         if (javac == null) {
             throw new IllegalStateException("no Java compiler in " + System.getProperty("java.home")
                     + " (the integration tests need a JDK to compile " + className + ")");
         }
-        try {
-            Path source = Paths.get(url.toURI());
-            Path classes = ItEnvironment.freshWorkDir("apps-classes/" + className);
-            StringWriter messages = new StringWriter();
-            List<String> options = List.of("--release", "17", "-proc:none", "-encoding", "UTF-8",
-                    "-cp", ItEnvironment.applicationClasspath(), "-d", classes.toString());
-            boolean ok = javac.getTask(messages, null, null, options, null,
-                    javac.getStandardFileManager(null, null, null).getJavaFileObjects(source.toFile())).call();
-            if (!ok) {
-                throw new AssertionError("cannot compile test application " + source + ":\n" + messages);
-            }
-            if (!Files.isRegularFile(classes.resolve(className.replace('.', '/') + ".class"))) {
-                throw new AssertionError("compiling " + source + " produced no " + className + " class in " + classes);
-            }
-            return classes;
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException("bad resource URL " + url, e);
+        StringWriter messages = new StringWriter();
+        List<String> options = List.of("--release", "17", "-proc:none", "-encoding", "UTF-8",
+                "-cp", ItEnvironment.applicationClasspath(), "-d", classes.toString());
+        boolean ok = javac.getTask(messages, null, null, options, null,
+                javac.getStandardFileManager(null, null, null).getJavaFileObjects(source.toFile())).call();
+        if (!ok) {
+            throw new AssertionError("cannot compile application " + source + ":\n" + messages);
         }
+        if (!Files.isRegularFile(classes.resolve(className.replace('.', '/') + ".class"))) {
+            throw new AssertionError("compiling " + source + " produced no " + className + " class in " + classes);
+        }
+        return classes;
     }
 }

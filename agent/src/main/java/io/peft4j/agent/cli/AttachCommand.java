@@ -31,18 +31,14 @@ final class AttachCommand implements Cli.Command {
 
     @Override
     public String usage() {
-        StringBuilder keys = new StringBuilder();
-        for (OptionKey k : OptionKey.values()) {
-            keys.append(String.format("  %-14s %s%n", k.key(), k.defaultValue() == null ? "" : "(default "
-                    + k.defaultValue() + ")"));
-        }
         return "usage: java -jar peft4j-agent.jar attach <pid> [key=value[,key=value...]]\n\n"
                 + "Attaches the peft4j agent to the running JVM <pid> (same user; a JDK's attach API): DJL classes\n"
                 + "are instrumented and every model gets the adapters at its next forward pass or new Predictor.\n"
                 + "Options are the agent's (several arguments are joined with ','), e.g.\n"
                 + "  attach 4242 adapter=/models/lora,adapterRoot=/models,dumpDir=/tmp/peft4j-dumps\n"
                 + "A configuration error leaves the application running untouched and makes this command exit 1.\n\n"
-                + "Keys:\n" + keys;
+                + "Keys (the other ways to set them: java -jar peft4j-agent.jar help options):\n"
+                + OptionsHelp.keys();
     }
 
     @Override

@@ -25,7 +25,7 @@ public final class Cli {
             "usage: java -jar peft4j-agent.jar <command> [arguments]",
             "",
             "As an agent:  java -javaagent:peft4j-agent.jar=adapter=DIR[,key=value...] -cp APP MAIN",
-            "              (options: see OPTIONS.md, or any command's --help)",
+            "              (every option with its meaning: java -jar peft4j-agent.jar help options)",
             "",
             "Commands:",
             "  attach <pid> [key=value,...]   inject adapters into a running JVM (no restart)",
@@ -35,7 +35,7 @@ public final class Cli {
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
             "                                 list | adapters | modules | activate NAMES | disable | enable |",
             "                                 merge | unmerge | load NAME | dump NAME | remove",
-            "  help [command]                 this text, or a command's usage",
+            "  help [command | options]       this text, a command's usage, or every agent option",
             "",
             "Exit status: 0 ok, 1 failure, 2 usage error.");
 
@@ -112,6 +112,9 @@ public final class Cli {
                     return OK;
                 case "merge":
                     out.println(new MergeCommand().usage());
+                    return OK;
+                case "options":
+                    out.println(OptionsHelp.text());
                     return OK;
                 default:
                     break;

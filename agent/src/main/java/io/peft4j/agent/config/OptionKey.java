@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * Every agent option: its key (as written in agent arguments, in an options file and, prefixed with
  * {@code peft4j.}, as a system property), its environment variable, its default and what it means. This enum is the
- * single source of the table in {@code agent/OPTIONS.md} (a unit test keeps the two equal).
+ * single source of the options tables in {@code agent/OPTIONS.md} and the README (a unit test keeps them equal) and
+ * of the key list of the command line's help.
  *
  * <p>Environment variable names: {@code PEFT4J_} followed by the key in upper snake case ({@code onError} becomes
  * {@code PEFT4J_ON_ERROR}); the dot of {@code adapter.NAME} becomes a double underscore and NAME keeps its case
@@ -28,19 +29,23 @@ public enum OptionKey {
     ACTIVE("active", null, Kind.TEXT,
             "Adapters to activate, joined with `+` (`a+b` adds their deltas); default: the last injected, as PEFT"),
     /** Merge after injection. */
-    MERGE("merge", "false", Kind.BOOLEAN, "`true` merges the active adapters into the base weights after injection"),
+    MERGE("merge", "false", Kind.BOOLEAN,
+            "`true` merges the active adapters into the base weights after injection (safe merge: NaN or Inf in the"
+                    + " result changes nothing and is an error)"),
     /** Where trained adapters are saved. */
     SAVE("save", null, Kind.PATH,
-            "Directory the adapters are saved to when a DJL Trainer closes (`default` in DIR, others in DIR/NAME)"),
+            "Directory every adapter is saved to, in PEFT's layout, when a DJL `Trainer` closes (`default` in DIR"
+                    + " itself, others in DIR/NAME)"),
     /** Whether the agent is on. */
     ENABLED("enabled", "true", Kind.BOOLEAN, "`false` turns the agent off (nothing is instrumented)"),
     /** What a configuration error does. */
     ON_ERROR("onError", "fail", Kind.CHOICE,
-            "`fail`: a configuration error stops the application (exit status 78 at launch) before it serves an"
-                    + " unadapted model; `warn`: log it and run without the adapter"),
+            "`fail`: a configuration error stops the application (exit status 78 at launch, or an"
+                    + " `InjectionFailure` from `newTrainer`/`newPredictor`/`forward` when the targets match nothing)"
+                    + " rather than serve an unadapted model; `warn`: log it and run without the adapter"),
     /** The options file. */
     CONFIG("config", null, Kind.PATH,
-            "Options file (Java properties, the keys of this table); lowest precedence before the defaults;"
+            "Options file (Java properties with these keys); lowest precedence before the defaults;"
                     + " relative paths in it are resolved against its directory"),
     /** Where JMX {@code load} finds adapters. */
     ADAPTER_ROOT("adapterRoot", null, Kind.PATH,

@@ -1,12 +1,18 @@
 package io.peft4j.agent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.peft4j.agent.config.OptionKey;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +64,35 @@ class CliTest {
                 () -> assertTrue(noDjl.err().contains("pass the application's class path with --classpath"),
                         noDjl.err()),
                 () -> assertTrue(run("merge", "--help").out().contains("--format safetensors")));
+    }
+
+    @Test
+    void helpGivesEveryOptionWithItsMeaning() {
+        Run options = run("help", "options");
+        Run attach = run("attach", "--help");
+        for (OptionKey k : OptionKey.values()) {
+            // The meaning's first words (wrapping may break the rest over lines), after its key's line.
+            String[] words = OptionsHelp.plain(k.meaning()).split(" ");
+            String start = words[0] + " " + words[1];
+            String keyLine = "  " + k.key() + (k.defaultValue() == null ? "\n" : " (default: " + k.defaultValue()
+                    + ")\n") + "      " + start;
+            assertAll(() -> assertEquals(0, options.status()),
+                    () -> assertTrue(options.out().contains(keyLine), () -> keyLine + "\n--- not in:\n"
+                            + options.out()),
+                    () -> assertTrue(attach.out().contains(keyLine), () -> keyLine + "\n--- not in:\n"
+                            + attach.out()));
+        }
+        assertAll(() -> assertTrue(run("--help").out().contains("help options")),
+                () -> assertTrue(options.out().contains("unzip -p peft4j-agent.jar META-INF/peft4j/OPTIONS.md")));
+    }
+
+    @Test
+    void theReferenceTheHelpNamesIsPackaged() throws IOException {
+        // target/classes is what the jar is made of; AgentJarTest checks the shaded jar itself.
+        try (InputStream in = Cli.class.getClassLoader().getResourceAsStream(OptionsHelp.REFERENCE_RESOURCE)) {
+            assertNotNull(in, OptionsHelp.REFERENCE_RESOURCE + " is not on the class path");
+            assertArrayEquals(Files.readAllBytes(Path.of("OPTIONS.md")), in.readAllBytes());
+        }
     }
 
     @Test

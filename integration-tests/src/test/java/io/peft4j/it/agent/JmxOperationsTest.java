@@ -10,9 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -196,10 +198,33 @@ class JmxOperationsTest {
         try (Stream<Path> files = Files.list(dumps)) {
             assertEquals(List.of(dir), files.toList(), "nothing but dumpDir/default (no temporary left)");
         }
+        assertUmaskPermissions(dir);
         jmx.invoke("dump", "default");
         assertArrayEquals(expected.get("fc1.lora_A.weight").raw(),
                 Tensors.read(dir.resolve("adapter_model.safetensors")).get("fc1.lora_A.weight").raw(),
                 "a second dump replaces the first");
+    }
+
+    /**
+     * The dump, its files and directory, gets the permissions a new file or directory of the user gets (the forked
+     * application inherits this JVM's umask), not the 700/600 of temporary files.
+     */
+    private void assertUmaskPermissions(Path dir) throws IOException {
+        if (!FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+            return;
+        }
+        Path reference = Files.createDirectories(work.resolve("umask-reference"));
+        Path referenceDir = Files.createDirectory(reference.resolve("dir-" + System.nanoTime()));
+        Path referenceFile = Files.createFile(reference.resolve("file-" + System.nanoTime()));
+        assertAll(() -> assertEquals(permissions(referenceDir), permissions(dir), dir.toString()),
+                () -> assertEquals(permissions(referenceFile), permissions(dir.resolve("adapter_config.json")),
+                        "adapter_config.json"),
+                () -> assertEquals(permissions(referenceFile), permissions(dir.resolve("adapter_model.safetensors")),
+                        "adapter_model.safetensors"));
+    }
+
+    private static String permissions(Path p) throws IOException {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
     }
 
     @Test
