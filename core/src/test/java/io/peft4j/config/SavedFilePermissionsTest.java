@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.peft4j.io.SafetensorsWriter;
 import io.peft4j.io.TensorData;
+import io.peft4j.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
