@@ -75,8 +75,9 @@ public interface PeftMethod {
 
     /**
      * The entries of adapter {@code adapter} that {@code get_peft_model_state_dict} keeps from the model's named
-     * parameters, names unchanged ({@code modules_to_save} are added by the caller). By default, PEFT's rule for most
-     * methods: every name containing {@link #prefix()}.
+     * parameters, names unchanged; {@code named} no longer holds the other adapters' parameters (the caller dropped
+     * them by PEFT's rule, as it adds {@code modules_to_save} and removes the adapter name). By default, PEFT's rule
+     * for most methods: every name containing {@link #prefix()}.
      */
     default LinkedHashMap<String, Parameter> selectStateDict(AdapterConfig config, String adapter,
             Map<String, Parameter> named) {
