@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.log.PeftLog;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A base block that one or more adapters target (PEFT's tuner layer): the adapters by name, which are active, which
@@ -25,6 +27,8 @@ import java.util.Set;
  * or the new set of adapters, never a mix.
  */
 public final class TunedModule {
+
+    private static final PeftLog LOG = PeftLog.get(TunedModule.class);
 
     private final String path;
     private final Block block;
@@ -72,21 +76,64 @@ public final class TunedModule {
         publish();
     }
 
-    /** Removes and closes the adapter named {@code name}; returns whether there was one. */
-    public synchronized boolean deleteAdapter(String name) {
+    /**
+     * Removes and closes the adapter named {@code name}, as PEFT's {@code BaseTunerLayer.delete_adapter}: a merged
+     * adapter is not unmerged (its delta stays in the base weights and the module stays merged, so that a later
+     * unmerge skips it), and when it was the module's only active adapter, the first remaining adapter in name
+     * order becomes active (with PEFT's warning).
+     *
+     * @return the module's active adapters afterwards
+     */
+    public synchronized List<String> deleteAdapter(String name) {
+        List<String> next = activeAfterDeleting(name);
         ModuleAdapter removed = adapters.remove(name);
-        if (removed == null) {
-            return false;
+        if (!next.equals(active)) {
+            if (active.equals(List.of(name)) && !next.isEmpty()) {
+                LOG.warn("Adapter {} was active which is now deleted. Setting active adapter to {}. (module '{}')",
+                        name, next.get(0), path);
+            }
+            setActive(next);
         }
-        if (merged.remove(name)) {
-            removed.unmerge();
+        if (merged.contains(name)) {
+            LOG.warn("adapter '{}' was merged into '{}' and is deleted: its delta stays in the base weights, as in "
+                    + "PEFT (unmerge first to remove it)", name, path);
         }
-        List<String> newActive = new ArrayList<>(active);
-        newActive.remove(name);
-        active = List.copyOf(newActive);
         publish();
-        removed.close();
-        return true;
+        if (removed != null) {
+            removed.close();
+        }
+        return active;
+    }
+
+    /**
+     * For unloading: removes and closes adapter {@code name} without unmerging it or changing what is active (a
+     * merged delta stays in the base weights).
+     */
+    public synchronized void forget(String name) {
+        ModuleAdapter removed = adapters.remove(name);
+        merged.remove(name);
+        active = List.of();
+        publish();
+        if (removed != null) {
+            removed.close();
+        }
+    }
+
+    /** The active adapters {@link #deleteAdapter(String)} would leave; changes nothing. */
+    public synchronized List<String> activeAfterDeleting(String name) {
+        if (!active.contains(name)) {
+            return active;
+        }
+        List<String> rest = new ArrayList<>(active);
+        rest.remove(name);
+        if (rest.isEmpty()) {
+            TreeSet<String> remaining = new TreeSet<>(adapters.keySet());
+            remaining.remove(name);
+            if (!remaining.isEmpty()) {
+                rest.add(remaining.first());
+            }
+        }
+        return List.copyOf(rest);
     }
 
     /** Sets the active adapter names (names this module does not have are kept but contribute nothing). */
@@ -119,7 +166,10 @@ public final class TunedModule {
         return Collections.unmodifiableSet(new LinkedHashSet<>(merged));
     }
 
-    /** Merges the named adapter into the base weights (no-op when already merged or absent). */
+    /**
+     * Merges the named adapter into the base weights (no-op when already merged or absent); from then on the module
+     * runs its base layer only.
+     */
     public synchronized void merge(String name, boolean safe) {
         ModuleAdapter adapter = adapters.get(name);
         if (adapter == null || merged.contains(name)) {
@@ -130,22 +180,32 @@ public final class TunedModule {
         publish();
     }
 
-    /** Unmerges every merged adapter, last merged first. */
+    /**
+     * Unmerges every merged adapter, last merged first; an adapter deleted while merged is only forgotten (its delta
+     * stays in the base weights, as in PEFT).
+     */
     public synchronized void unmergeAll() {
         List<String> order = new ArrayList<>(merged);
         Collections.reverse(order);
         for (String name : order) {
-            adapters.get(name).unmerge();
+            ModuleAdapter adapter = adapters.get(name);
+            if (adapter != null) {
+                adapter.unmerge();
+            }
             merged.remove(name);
         }
         publish();
     }
 
+    /**
+     * As PEFT's tuner layers' {@code forward}: a merged module runs its base layer only (its merged weights), even when
+     * other active adapters are not merged; otherwise every active adapter it has adds its delta.
+     */
     private void publish() {
         List<ModuleAdapter> forward = new ArrayList<>();
-        for (String name : active) {
+        for (String name : merged.isEmpty() ? active : List.<String>of()) {
             ModuleAdapter adapter = adapters.get(name);
-            if (adapter != null && !merged.contains(name)) {
+            if (adapter != null) {
                 forward.add(adapter);
             }
         }
