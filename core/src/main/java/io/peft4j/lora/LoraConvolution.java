@@ -71,8 +71,9 @@ public final class LoraConvolution extends LowRankFactors {
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
         NDArray hidden = x.getNDArrayInternal()
                 .convolution(x, a, null, conv.getStride(), conv.getPadding(), ones, 1).head();
+        NDArray bias = loraBBias() == null ? null : store.getValue(loraBBias(), input.getDevice(), training);
         NDArray delta = hidden.getNDArrayInternal()
-                .convolution(hidden, b, null, ones, zeros, ones, conv.getGroups()).head();
+                .convolution(hidden, b, bias, ones, zeros, ones, conv.getGroups()).head();
         return output.addi(delta.muli((float) scaling()));
     }
 

@@ -35,7 +35,7 @@ class GoldenCasesTest extends DjlTestCase {
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
         "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp",
-        "h2_modules_to_save_suffix", "h7_adapter_named_lora"})
+        "h1_lora_bias", "h2_modules_to_save_suffix", "h7_adapter_named_lora"})
     void reproducesPeft(String caseName, @TempDir Path tmp) throws Exception {
         GoldenCase c = GoldenCase.named(caseName);
         Block model = c.buildBaseModel(manager);
