@@ -5,6 +5,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftType;
 import io.peft4j.layer.ModuleAdapter;
@@ -29,6 +30,24 @@ public final class AdaLoraMethod implements PeftMethod {
     @Override
     public AdapterConfig parseConfig(String source, Map<String, Object> json) {
         return new AdaLoraConfig(source, json);
+    }
+
+    /**
+     * {@code AdaLoraModel._check_new_adapter_config}: only one AdaLoRA adapter may be trainable (the rank allocator
+     * follows one adapter); the others need {@code inference_mode: true}.
+     */
+    @Override
+    public void checkNewAdapter(AdapterConfig config, Map<String, AdapterConfig> existing) {
+        if (config.inferenceMode()) {
+            return;
+        }
+        for (Map.Entry<String, AdapterConfig> e : existing.entrySet()) {
+            if (e.getValue() instanceof AdaLoraConfig && !e.getValue().inferenceMode()) {
+                throw new PeftConfigException(config.source() + ": AdaLoraModel supports only 1 trainable adapter. "
+                        + "When using multiple adapters, set inference_mode to True for all adapters except the one "
+                        + "you want to train. (adapter '" + e.getKey() + "' is trainable already)");
+            }
+        }
     }
 
     @Override

@@ -124,7 +124,8 @@ public final class AdaLoraTraining {
         }
         for (String name : model.activeAdapters()) {
             AdapterConfig config = model.config(name);
-            if (config instanceof AdaLoraConfig) {
+            // PEFT's AdaLoraModel only allocates ranks for its trainable adapter (not inference_mode)
+            if (config instanceof AdaLoraConfig && model.requiresGrad(name)) {
                 State state = state(root, model, name, (AdaLoraConfig) config);
                 synchronized (state) {
                     work.run(model, name, state);

@@ -46,6 +46,14 @@ public interface PeftMethod {
     /** The DJL block classes it supports, for error messages. */
     String supportedBlocks();
 
+    /**
+     * Checks a new adapter against the model's existing ones (PEFT's {@code _check_new_adapter_config}); throws to
+     * refuse the injection.
+     *
+     * @param existing the model's adapters before this one, by name
+     */
+    default void checkNewAdapter(AdapterConfig config, Map<String, AdapterConfig> existing) {}
+
     /** Checks rules that need the targeted modules (all of them); throws to refuse the injection. */
     default void validate(AdapterConfig config, List<String> targetedPaths) {}
 

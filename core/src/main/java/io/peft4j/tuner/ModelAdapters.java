@@ -14,8 +14,10 @@ import io.peft4j.model.TorchParameterNames;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -37,6 +39,7 @@ public final class ModelAdapters {
     private ModuleTree tree;
     private ModelStructure structure;
     private List<String> active = List.of();
+    private final Set<String> frozen = new LinkedHashSet<>();
     private boolean disabled;
 
     ModelAdapters(Block root) {
@@ -90,6 +93,7 @@ public final class ModelAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
         }
+        PeftMethods.of(config).checkNewAdapter(config, Collections.unmodifiableMap(configs));
         // The application may have changed its blocks since the last injection: the tree is built again, once.
         tree = ModuleTree.of(root);
         structure = null;
@@ -101,6 +105,12 @@ public final class ModelAdapters {
             structure = null;
         }
         configs.put(name, config);
+        if (config.inferenceMode()) {
+            frozen.add(name);
+            LOG.info("adapter '{}' has inference_mode=true: its parameters are frozen, as in PEFT (setRequiresGrad "
+                    + "makes it trainable)", name);
+        }
+        pushFrozen();
         doSetActive(List.of(name));
         injection.log(config, name, touched);
         return touched;
@@ -184,6 +194,41 @@ public final class ModelAdapters {
     }
 
     /**
+     * PEFT's {@code set_requires_grad(adapter_names, requires_grad)}: whether the named adapters train when active
+     * (their layers and {@code modules_to_save} copies). An adapter whose config has {@code inference_mode: true}
+     * starts frozen, as in PEFT; this is how to train it anyway. Inactive adapters never train in peft4j.
+     */
+    public void setRequiresGrad(List<String> names, boolean requiresGrad) {
+        exclusively(() -> {
+            names.forEach(this::config);
+            if (requiresGrad) {
+                frozen.removeAll(names);
+            } else {
+                frozen.addAll(names);
+            }
+            pushFrozen();
+            for (SavedModule module : saved.values()) {
+                module.activate(active, disabled);
+            }
+        });
+    }
+
+    /** Whether adapter {@code name} trains while active (see {@link #setRequiresGrad}). */
+    public synchronized boolean requiresGrad(String name) {
+        config(name);
+        return !frozen.contains(name);
+    }
+
+    private void pushFrozen() {
+        for (TunedModule module : tuned.values()) {
+            module.setFrozen(frozen);
+        }
+        for (SavedModule module : saved.values()) {
+            module.setFrozen(frozen);
+        }
+    }
+
+    /**
      * Disables (outputs equal the base model's) or re-enables all adapters. As in PEFT, disabling first unmerges
      * any merged adapter, so that the base weights are the original ones again.
      */
@@ -242,6 +287,7 @@ public final class ModelAdapters {
             }
         }
         configs.remove(name);
+        frozen.remove(name);
         for (TunedModule module : modules) {
             module.deleteAdapter(name);
             if (module.adapters().isEmpty() && module.merged().isEmpty()) {
@@ -369,6 +415,7 @@ public final class ModelAdapters {
         saved.clear();
         tuned.clear();
         configs.clear();
+        frozen.clear();
         active = List.of();
         disabled = false;
         structure = null;

@@ -15,6 +15,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A module listed in {@code modules_to_save} (PEFT's {@code ModulesToSaveWrapper}): per adapter a trainable copy of
@@ -30,6 +31,7 @@ public final class SavedModule {
     private final Map<String, Map<String, Parameter>> copies = new LinkedHashMap<>();
     private volatile Map<Parameter, Parameter> substitution = Map.of();
     private String activeCopy;
+    private Set<String> frozen = Set.of();
     private volatile PairList<String, Parameter> parameterList = new PairList<>();
 
     /**
@@ -93,6 +95,14 @@ public final class SavedModule {
     }
 
     /**
+     * Sets the adapters whose copy must not train even when active ({@code inference_mode}); applied at the next
+     * {@link #activate}.
+     */
+    public synchronized void setFrozen(Set<String> names) {
+        frozen = Set.copyOf(names);
+    }
+
+    /**
      * PEFT's {@code ModulesToSaveWrapper.check_set_adapter}: at most one of {@code names} may have a copy here, since
      * the module can only run one copy.
      *
@@ -113,7 +123,7 @@ public final class SavedModule {
 
     /**
      * Makes the copy of the first of {@code active} that has one take the originals' place ({@code disabled}: none
-     * does); only that copy is trainable.
+     * does); only that copy is trainable, unless it is frozen.
      */
     public synchronized void activate(List<String> active, boolean disabled) {
         activeCopy = null;
@@ -127,9 +137,10 @@ public final class SavedModule {
         Map<Parameter, Parameter> map = new IdentityHashMap<>();
         for (Map.Entry<String, Map<String, Parameter>> e : copies.entrySet()) {
             boolean on = e.getKey().equals(chosen);
+            boolean trains = on && !frozen.contains(e.getKey());
             for (Parameter p : e.getValue().values()) {
-                if (p.requiresGradient() != on) {
-                    p.freeze(!on);
+                if (p.requiresGradient() != trains) {
+                    p.freeze(!trains);
                 }
             }
             if (on) {

@@ -35,6 +35,7 @@ public final class TunedModule {
     private final Map<String, ModuleAdapter> adapters = new LinkedHashMap<>();
     private final Set<String> merged = new LinkedHashSet<>();
     private List<String> active = List.of();
+    private Set<String> frozen = Set.of();
     private boolean disabled;
     private volatile State state = new State(List.of(), false, new PairList<>());
 
@@ -70,9 +71,10 @@ public final class TunedModule {
         return adapters.get(name);
     }
 
-    /** Adds an adapter (replacing none: the caller checks names). */
+    /** Adds an adapter (replacing none: the caller checks names); it is frozen until it is activated. */
     public synchronized void addAdapter(ModuleAdapter adapter) {
         adapters.put(adapter.adapterName(), adapter);
+        adapter.setTrainable(false);
         publish();
     }
 
@@ -136,13 +138,31 @@ public final class TunedModule {
         return List.copyOf(rest);
     }
 
-    /** Sets the active adapter names (names this module does not have are kept but contribute nothing). */
+    /**
+     * Sets the active adapter names (names this module does not have are kept but contribute nothing); the active
+     * adapters that are not {@linkplain #setFrozen frozen} become trainable, the others frozen (PEFT's
+     * {@code BaseTunerLayer.set_adapter} with the adapter's {@code inference_mode}).
+     */
     public synchronized void setActive(List<String> names) {
         active = List.copyOf(names);
-        for (ModuleAdapter adapter : adapters.values()) {
-            adapter.setTrainable(active.contains(adapter.adapterName()));
-        }
+        applyTrainability();
         publish();
+    }
+
+    /**
+     * Sets the adapters that must not train even when active ({@code inference_mode}, or
+     * {@code set_requires_grad(..., False)}), and applies it.
+     */
+    public synchronized void setFrozen(Set<String> names) {
+        frozen = Set.copyOf(names);
+        applyTrainability();
+    }
+
+    private void applyTrainability() {
+        for (ModuleAdapter adapter : adapters.values()) {
+            String name = adapter.adapterName();
+            adapter.setTrainable(active.contains(name) && !frozen.contains(name));
+        }
     }
 
     /** The active adapter names. */
