@@ -165,8 +165,8 @@ public final class Peft {
     }
 
     /**
-     * PEFT's {@code unload()}: removes every adapter without merging and returns the base model ({@code modules_to_save}
-     * modules keep their active copy, and weights merged earlier stay merged, as in PEFT).
+     * PEFT's {@code unload()}: removes every adapter without merging and returns the base model
+     * ({@code modules_to_save} modules keep their active copy, and weights merged earlier stay merged, as in PEFT).
      *
      * @return {@code model}
      */

@@ -66,6 +66,16 @@ public interface PeftMethod {
     ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block);
 
     /**
+     * Creates adapter {@code name} on a module that may carry adapters already ({@code existing}, by name), as PEFT's
+     * {@code update_layer} on an existing tuner layer: a method whose layer keeps per-layer settings from its first
+     * adapter (IA3's {@code is_feedforward}) reads them here. By default the existing adapters do not matter.
+     */
+    default ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block,
+            Map<String, ModuleAdapter> existing) {
+        return createAdapter(config, name, path, block);
+    }
+
+    /**
      * Whether base parameter {@code name} (its full PEFT name, e.g. {@code fc1.base_layer.bias}) trains while an
      * adapter with {@code config} is active (PEFT's {@code _mark_only_adapters_as_trainable}; LoRA's {@code bias}).
      *

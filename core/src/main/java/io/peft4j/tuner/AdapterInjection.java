@@ -81,7 +81,7 @@ final class AdapterInjection {
                     module = new TunedModule(node.path(), node.block());
                     created.add(module);
                 }
-                module.addAdapter(method.createAdapter(config, name, node.path(), node.block()));
+                module.addAdapter(method.createAdapter(config, name, node.path(), node.block(), module.adapters()));
                 touched.add(module);
             }
             toSave = modulesToSave(config, name, touched);

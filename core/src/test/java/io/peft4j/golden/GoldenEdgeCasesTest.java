@@ -3,6 +3,8 @@ package io.peft4j.golden;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
@@ -25,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The PEFT 0.20.0 edge cases with more than one adapter or a {@code PeftModel} file, in-process through the Java API
  * (h1, h2 and h7 run in {@link GoldenCasesTest}): h3 ({@code save_pretrained} output: keys prefixed
- * {@code base_model.model.}, {@code inference_mode: true}), h5 (adapters {@code de} and {@code default}).
+ * {@code base_model.model.}, {@code inference_mode: true}), h5 (adapters {@code de} and {@code default}), h6 (a
+ * second IA3 adapter).
  */
 class GoldenEdgeCasesTest extends DjlTestCase {
 
@@ -118,6 +121,53 @@ class GoldenEdgeCasesTest extends DjlTestCase {
             GoldenCase.assertClose(c.expected("expected_output_default.safetensors"),
                     GoldenCase.forward(model, input, manager), TOLERANCE, "after deleting de" + as);
         }
+    }
+
+    /**
+     * h6: IA3Model._create_and_replace calls update_layer on an existing IA3 layer, which keeps the layer's
+     * is_feedforward: 'other' (feedforward_modules=['fc2']) gets fc1 as feed-forward like 'default'.
+     */
+    @Test
+    void aSecondIa3AdapterKeepsTheLayersFeedforwardChoice(@TempDir Path tmp) throws Exception {
+        GoldenCase c = GoldenCase.named("h6_ia3_second_adapter_ff");
+        Block model = c.buildBaseModel(manager);
+        NDArray input = c.input(manager);
+        Peft.loadAdapter(model, c.file("default"), "default");
+        ModelAdapters adapters = Peft.loadAdapter(model, c.file("other"), "other");
+        GoldenCase.assertClose(c.expected("expected_output_as_injected.safetensors"),
+                GoldenCase.forward(model, input, manager), TOLERANCE, "as injected");
+        for (String active : List.of("default", "other")) {
+            adapters.setActiveAdapters(List.of(active));
+            GoldenCase.assertClose(c.expected("expected_output_" + active + ".safetensors"),
+                    GoldenCase.forward(model, input, manager), TOLERANCE, active);
+        }
+        adapters.setActiveAdapters(List.of("default", "other"));
+        GoldenCase.assertClose(c.expected("expected_output_both.safetensors"),
+                GoldenCase.forward(model, input, manager), TOLERANCE, "both (vectors multiplied)");
+        adapters.setAdaptersEnabled(false);
+        GoldenCase.assertClose(c.expected("expected_output_disabled.safetensors"),
+                GoldenCase.forward(model, input, manager), TOLERANCE, "disabled");
+        adapters.setAdaptersEnabled(true);
+        for (String name : List.of("default", "other")) {
+            List<String> keys = new ArrayList<>();
+            Peft.getStateDict(model, name).forEach((k, v) -> keys.add(k + "\t" + GoldenCasesTest.shape(v)));
+            assertEquals(c.lines(name + "/keys.txt"), keys, name + " keys");
+            Peft.saveAdapter(model, tmp.resolve(name), name);
+            assertArrayEquals(Files.readAllBytes(c.file(name + "/adapter_model.safetensors")),
+                    Files.readAllBytes(tmp.resolve(name).resolve("adapter_model.safetensors")), name + " bytes");
+        }
+        adapters.setActiveAdapters(List.of("other"));
+        adapters.merge(List.of("other"), true);
+        GoldenCase.assertClose(c.expected("expected_output_merged_other.safetensors"),
+                GoldenCase.forward(model, input, manager), TOLERANCE, "merged other");
+
+        // PEFT cannot load 'other' alone: its config makes fc1 an output-scaling layer ([32, 1])
+        Block fresh = c.buildBaseModel(manager);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Peft.loadAdapter(fresh, c.file("other"), "other"));
+        assertTrue(e.getMessage().contains("size mismatch for fc1.ia3_l: copying a param with shape (1, 16)"),
+                e.getMessage());
+        assertFalse(Peft.adapters(fresh).map(m -> !m.adapterNames().isEmpty()).orElse(false), "nothing left");
     }
 
     static List<String> describe(Map<String, Parameter> params) {

@@ -10,9 +10,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The adapter-name rules of PEFT 0.20's {@code peft.utils.save_and_load}: {@code _filter_state_dict_for_adapter_name},
- * {@code remove_adapter_name} (inside {@code get_peft_model_state_dict}) and {@code _insert_adapter_name_into_state_dict}
- * (used by {@code set_peft_model_state_dict}); the expected values are what those functions return for the keys.
+ * The adapter-name rules of PEFT 0.20's {@code peft.utils.save_and_load}:
+ * {@code _filter_state_dict_for_adapter_name}, {@code remove_adapter_name} (inside {@code get_peft_model_state_dict})
+ * and {@code _insert_adapter_name_into_state_dict} (used by {@code set_peft_model_state_dict}); the expected values
+ * are what those functions return for the keys.
  */
 class AdapterNamesTest {
 

@@ -87,7 +87,8 @@ class LifecycleTest extends DjlTestCase {
         assertEquals(List.of("b"), adapters.activeAdapters(), "the first module's (fc1) new active adapter");
         assertEquals(List.of("b"), adapters.tunedModules().get("fc2").active());
         GoldenCase.assertClose(onlyB, out(), 1e-5, "b took over on every layer");
-        assertTrue(adapters.tunedModules().get("fc1").adapter("b").parameters().values().iterator().next().requiresGradient(), "b trainable");
+        assertTrue(adapters.tunedModules().get("fc1").adapter("b").parameters().values().iterator().next()
+                .requiresGradient(), "b trainable");
     }
 
     /** BaseTunerLayer.delete_adapter keeps merged_adapters: the delta stays in the base weights. */
