@@ -123,7 +123,15 @@ public interface PeftMethod {
      * methods (AdaLoRA cuts its factors to the kept ranks); replaced arrays are new and owned by the caller. None by
      * default.
      */
-    default void resizeForSaving(AdapterConfig config, Map<String, NDArray> tensors) {}
+    default void resizeForSaving(AdapterConfig config, String adapter, Map<String, NDArray> tensors) {}
+
+    /**
+     * The config written next to adapter {@code adapter}'s tensors, as PEFT's {@code get_peft_model_state_dict}
+     * leaves it (AdaLoRA drops the adapter name from its {@code rank_pattern} keys); {@code config} by default.
+     */
+    default AdapterConfig savedConfig(AdapterConfig config, String adapter) {
+        return config;
+    }
 
     // ---------------------------------------------------------------- training
 

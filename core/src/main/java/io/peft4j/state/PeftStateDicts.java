@@ -125,7 +125,7 @@ public final class PeftStateDicts {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
         adapterStateDict(model, adapter).forEach((k, p) -> out.put(k, p.getArray()));
         AdapterConfig config = model.config(adapter);
-        PeftMethods.of(config).resizeForSaving(config, out);
+        PeftMethods.of(config).resizeForSaving(config, adapter, out);
         return out;
     }
 
