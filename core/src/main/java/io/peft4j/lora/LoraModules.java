@@ -95,8 +95,13 @@ public final class LoraModules {
                         + "where the rank is divisible by groups. Either choose a different rank or do not target "
                         + "this specific layer. (module '" + path + "')");
             }
+            boolean pointwise = true;
+            for (long k : conv.getKernelShape().getShape()) {
+                pointwise &= k == 1;
+            }
             for (long d : conv.getDilation().getShape()) {
-                if (d != 1) {
+                // a 1x1 kernel reads one pixel: dilation changes nothing, and PEFT's lora_A gives the same output
+                if (d != 1 && !pointwise) {
                     throw new PeftConfigException("module '" + path + "' is a dilated convolution (dilation "
                             + conv.getDilation() + "): PEFT builds lora_A without dilation, so its output would "
                             + "not line up with the base output; do not target this layer");

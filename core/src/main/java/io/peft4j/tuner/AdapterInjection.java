@@ -40,6 +40,7 @@ final class AdapterInjection {
     private final ModelStructure before;
     private final Map<String, TunedModule> tuned;
     private final Map<String, SavedModule> saved;
+    private AdapterConfig resolved;
 
     /**
      * An injection into the model whose modules and current adapters are {@code before}; {@code tuned} and
@@ -104,12 +105,22 @@ final class AdapterInjection {
         return touched;
     }
 
+    /**
+     * The config as the injection resolved it, which the model keeps and saves: PEFT's
+     * {@code _maybe_include_all_linear_layers} replaces {@code "all-linear"} by the names it expands to (in model
+     * order here; PEFT writes a Python set's order).
+     */
+    AdapterConfig resolvedConfig() {
+        return resolved;
+    }
+
     private List<ModuleNode> findTargets(AdapterConfig config) {
         ModuleTree tree = before.tree();
         AdapterConfig effective = config;
         if (config.targetModules() != null && config.targetModules().isAllLinear()) {
             effective = config.withTargetModules(TargetModules.ofNames(allLinearPaths(tree)));
         }
+        resolved = effective;
         List<ModuleNode> targets = new ArrayList<>();
         boolean anyExcluded = false;
         boolean anyUnmatched = false;

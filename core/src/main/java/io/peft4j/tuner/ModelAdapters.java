@@ -104,7 +104,7 @@ public final class ModelAdapters {
         } finally {
             structure = null;
         }
-        configs.put(name, config);
+        configs.put(name, injection.resolvedConfig());
         if (config.inferenceMode()) {
             frozen.add(name);
             LOG.info("adapter '{}' has inference_mode=true: its parameters are frozen, as in PEFT (setRequiresGrad "
