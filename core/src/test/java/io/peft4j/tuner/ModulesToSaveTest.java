@@ -12,7 +12,6 @@ import io.peft4j.golden.DjlTestCase;
 import io.peft4j.golden.GoldenCase;
 import io.peft4j.lora.LoraConfig;
 import io.peft4j.state.StateDictLoadResult;
-import io.peft4j.testmodels.ClsMlp;
 import io.peft4j.testmodels.Mlp;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +31,7 @@ class ModulesToSaveTest extends DjlTestCase {
     /** _set_trainable: {@code key.endswith(target_key)} takes pre_classifier for "classifier" (golden h2). */
     @Test
     void aSuffixWithoutDotBoundaryWrapsBothModules() {
-        ClsMlp model = new ClsMlp(16, 32, 32, 4);
+        Mlp model = Mlp.classifier(16, 32, 32, 4);
         model.initialize(manager, DataType.FLOAT32, model.sampleInputShape());
         ModelAdapters adapters = Peft.injectAdapter(lora(List.of("fc1")).modulesToSave(List.of("classifier"))
                 .build(), model);
@@ -79,7 +78,7 @@ class ModulesToSaveTest extends DjlTestCase {
     /** ModulesToSaveWrapper.check_module: a module matched by modules_to_save that carries adapters is refused. */
     @Test
     void aModulesToSaveEntryMatchingAnAdaptedModuleIsRefused() {
-        ClsMlp model = new ClsMlp(16, 32, 32, 4);
+        Mlp model = Mlp.classifier(16, 32, 32, 4);
         model.initialize(manager, DataType.FLOAT32, model.sampleInputShape());
         PeftConfigException e = assertThrows(PeftConfigException.class, () -> Peft.injectAdapter(
                 lora(List.of("pre_classifier")).modulesToSave(List.of("classifier")).build(), model));

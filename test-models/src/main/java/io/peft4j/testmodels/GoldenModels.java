@@ -50,7 +50,7 @@ public final class GoldenModels {
                 return new ConvNet((int) w.get("conv1.weight")[0], (int) w.get("conv2.weight")[0],
                         (int) w.get("head.weight")[0], new Shape(in));
             case "ClsMLP":
-                return new ClsMlp((int) w.get("fc1.weight")[1], (int) w.get("fc1.weight")[0],
+                return Mlp.classifier((int) w.get("fc1.weight")[1], (int) w.get("fc1.weight")[0],
                         (int) w.get("pre_classifier.weight")[0], (int) w.get("classifier.weight")[0]);
             default:
                 return build(modelName);
