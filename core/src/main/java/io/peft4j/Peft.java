@@ -26,8 +26,9 @@ import java.util.Optional;
 
 /**
  * peft4j's low-level Java API, mirroring PEFT's: {@code inject_adapter_in_model}, {@code get_peft_model_state_dict},
- * {@code set_peft_model_state_dict}, plus saving and loading adapter directories and the operations PEFT only offers
- * on a {@code PeftModel} (activate, disable, merge, delete) through {@link #adapters(Block)}.
+ * {@code set_peft_model_state_dict}, plus saving and loading adapter directories, {@code merge_and_unload} /
+ * {@code unload}, and the operations PEFT only offers on a {@code PeftModel} (activate, disable, merge, delete)
+ * through {@link #adapters(Block)}.
  *
  * <p>The model is any DJL block tree, addressed by PyTorch-style module paths ({@link io.peft4j.model.ModuleTree}).
  * Works in a plain JVM: without {@code -javaagent} the instrumentation is attached on first use. Traced models
@@ -194,6 +195,37 @@ public final class Peft {
     public static TorchScriptMerge.Result mergeIntoTorchScript(Path model, Map<String, Path> adapters,
             List<String> active, Path out, TorchScriptMerge.Format format) throws java.io.IOException {
         return TorchScriptMerge.merge(model, adapters, active, out, format);
+    }
+
+    /**
+     * PEFT's {@code merge_and_unload()}: merges each module's active adapters into the base weights (safe merge:
+     * refuses NaN/Inf), keeps the active {@code modules_to_save} copies as the modules' weights, and removes every
+     * adapter. {@code model} is then a plain DJL model (no adapter parameters, no hooks) that runs and saves as one.
+     *
+     * @return {@code model}
+     */
+    public static Block mergeAndUnload(Block model) {
+        return require(model).mergeAndUnload(null, true);
+    }
+
+    /**
+     * PEFT's {@code merge_and_unload(safe_merge, adapter_names)}: as {@link #mergeAndUnload(Block)}, merging
+     * {@code adapters} instead of the active ones.
+     *
+     * @return {@code model}
+     */
+    public static Block mergeAndUnload(Block model, List<String> adapters, boolean safeMerge) {
+        return require(model).mergeAndUnload(adapters, safeMerge);
+    }
+
+    /**
+     * PEFT's {@code unload()}: removes every adapter without merging and returns the base model
+     * ({@code modules_to_save} modules keep their active copy, and weights merged earlier stay merged, as in PEFT).
+     *
+     * @return {@code model}
+     */
+    public static Block unload(Block model) {
+        return require(model).unload();
     }
 
     /** The modules that carry adapters, by path. */

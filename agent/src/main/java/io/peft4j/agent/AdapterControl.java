@@ -443,6 +443,8 @@ public final class AdapterControl {
                     continue;
                 }
                 model.setAdaptersEnabled(false);
+                // nothing active: deleting one adapter does not activate another (PEFT's delete_adapter would)
+                model.setActiveAdapters(List.of());
                 for (String name : names) {
                     model.deleteAdapter(name);
                 }

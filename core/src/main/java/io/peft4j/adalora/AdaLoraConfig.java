@@ -7,6 +7,7 @@ import static io.peft4j.config.FieldKind.NUMBER;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.ConfigSchema;
 import io.peft4j.config.PeftType;
+import io.peft4j.config.PythonRepr;
 import io.peft4j.config.TargetModules;
 import io.peft4j.lora.LoraConfig;
 
@@ -89,9 +90,18 @@ public final class AdaLoraConfig extends LoraConfig {
         if (totalStep == null || totalStep <= 0) {
             throw peftError("total_step", "AdaLoRA does not work when `total_step` is None, supply a value > 0.");
         }
+        if (orthRegWeight < 0) {
+            throw peftError("orth_reg_weight", "`orth_reg_weight` should be greater than or equal to 0, but the "
+                    + "value passed is " + PythonRepr.repr(value("orth_reg_weight")));
+        }
         if (tinit >= totalStep - tfinal) {
             throw peftError("tinit", "The supplied schedule values don't allow for a budgeting phase. "
                     + "Decrease `tfinal`/`tinit` or increase `total_step`.");
+        }
+        if (targetR >= initR) {
+            warn("target_r (" + targetR + ") is not below init_r (" + initR + "): the rank budget cannot shrink, "
+                    + "and PEFT's RankAllocator.mask_to_budget fails at its first masking step (torch.kthvalue with "
+                    + "k <= 0); so does peft4j's. Inference with this adapter works.");
         }
         // AdaLoraLayer.update_layer (r == 0 is allowed for AdaLoRA)
         if (initR < 0) {

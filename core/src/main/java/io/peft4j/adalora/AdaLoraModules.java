@@ -9,6 +9,7 @@ import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.lora.InitLoraWeights;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Creates AdaLoRA adapters for Linear and Conv2d blocks (PEFT 0.20's {@code AdaLoraModel}: {@code SVDLinear},
@@ -34,10 +35,44 @@ public final class AdaLoraModules {
         return path + ".lora_E";
     }
 
+    /**
+     * The module path a {@code rank_pattern} key of adapter {@code adapter} names: {@code fc1.lora_E} (as
+     * {@code get_peft_model_state_dict} writes it) and {@code fc1.lora_E.default} (as the rank allocator names it,
+     * in a config saved mid-training) both give {@code fc1}, as PEFT's {@code resize_modules_by_rank_pattern} reads
+     * them. PEFT tests {@code adapter_name in name} as a substring; peft4j takes only a whole last segment (an
+     * adapter called {@code lora} or {@code E} would make PEFT cut {@code fc1.lora_E} to the wrong module).
+     */
+    public static String modulePath(String key, String adapter) {
+        String k = key.endsWith("." + adapter) ? key.substring(0, key.length() - adapter.length() - 1) : key;
+        int dot = k.lastIndexOf('.');
+        return dot < 0 ? "" : k.substring(0, dot);
+    }
+
+    /** The rank mask of the module at {@code path} in {@code masks} (keys with or without the adapter name). */
+    static List<Boolean> mask(Map<String, List<Boolean>> masks, String path, String adapter) {
+        if (masks == null) {
+            return null;
+        }
+        for (Map.Entry<String, List<Boolean>> e : masks.entrySet()) {
+            if (modulePath(e.getKey(), adapter).equals(path)) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code update_layer}'s scaling: {@code lora_alpha}, or the rank {@code r} when {@code lora_alpha <= 0}
+     * ({@code self.scaling[adapter_name] = lora_alpha if lora_alpha > 0 else float(r)}).
+     */
+    static double scaling(double loraAlpha, int r) {
+        return loraAlpha > 0 ? loraAlpha : r;
+    }
+
     /** Creates AdaLoRA adapter {@code name} for the Linear or Conv2d {@code block} at {@code path}. */
     static ModuleAdapter create(AdaLoraConfig config, String name, String path, Block block) {
         int r = config.initR();
-        List<Boolean> mask = config.rankMasks() == null ? null : config.rankMasks().get(maskKey(path));
+        List<Boolean> mask = mask(config.rankMasks(), path, name);
         if (mask != null) {
             r = (int) mask.stream().filter(Boolean::booleanValue).count();
         }
@@ -58,8 +93,8 @@ public final class AdaLoraModules {
                         + "(groups=" + conv.getGroups() + "), and PEFT 0.20's SVDConv2d builds lora_A with in_channels"
                         + " * kh * kw columns, which does not reshape to a grouped kernel; do not target this layer");
             }
-            return new SvdConv2d(name, conv, r, config.initR(), config.loraAlpha(), config.loraDropout(), init);
+            return new SvdConv2d(name, conv, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(), init);
         }
-        return new SvdLinear(name, weight, r, config.initR(), config.loraAlpha(), config.loraDropout(), init);
+        return new SvdLinear(name, weight, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(), init);
     }
 }

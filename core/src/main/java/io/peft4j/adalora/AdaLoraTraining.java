@@ -107,6 +107,42 @@ public final class AdaLoraTraining {
         });
     }
 
+    /**
+     * Sets the {@code global_step} the next {@code Trainer.step()} of adapter {@code adapter} allocates ranks for
+     * (PEFT takes it from the caller of {@code update_and_allocate(global_step)}): training resumed in a new JVM
+     * continues the budget schedule where it stopped instead of starting at step 0. The importance averages start
+     * afresh, as in a new PEFT process.
+     *
+     * @throws IllegalArgumentException when the model has no AdaLoRA adapter {@code adapter}, or {@code step < 0}
+     */
+    public static void setGlobalStep(Block root, String adapter, int step) {
+        if (step < 0) {
+            throw new IllegalArgumentException("global step must be >= 0, got " + step);
+        }
+        State state = adaLoraState(root, adapter);
+        synchronized (state) {
+            state.step = step;
+        }
+    }
+
+    /** The {@code global_step} the next {@code Trainer.step()} of adapter {@code adapter} allocates ranks for. */
+    public static int globalStep(Block root, String adapter) {
+        State state = adaLoraState(root, adapter);
+        synchronized (state) {
+            return state.step;
+        }
+    }
+
+    private static State adaLoraState(Block root, String adapter) {
+        ModelAdapters model = AdapterRegistry.model(root);
+        AdapterConfig config = model == null ? null : model.adapterNames().contains(adapter)
+                ? model.config(adapter) : null;
+        if (!(config instanceof AdaLoraConfig)) {
+            throw new IllegalArgumentException("the model has no AdaLoRA adapter '" + adapter + "'");
+        }
+        return state(root, model, adapter, (AdaLoraConfig) config);
+    }
+
     /** After {@code Trainer.step()} on the model rooted at {@code root}. */
     public static void afterStep(Block root) {
         forEachActive(root, AdaLoraTraining::updateAndAllocate);
@@ -124,7 +160,8 @@ public final class AdaLoraTraining {
         }
         for (String name : model.activeAdapters()) {
             AdapterConfig config = model.config(name);
-            if (config instanceof AdaLoraConfig) {
+            // PEFT's AdaLoraModel only allocates ranks for its trainable adapter (not inference_mode)
+            if (config instanceof AdaLoraConfig && model.requiresGrad(name)) {
                 State state = state(root, model, name, (AdaLoraConfig) config);
                 synchronized (state) {
                     work.run(model, name, state);

@@ -152,9 +152,10 @@ public final class RankAllocator {
     /**
      * Which ranks to keep so that {@code budget} of {@link #initBudget()} remain: every rank whose importance is above
      * the {@code (initBudget - budget)}-th smallest importance over all modules (ties at the threshold are dropped, as
-     * in PEFT). With nothing to drop, every rank is kept.
+     * in PEFT).
      *
      * @return per module path, one flag per rank ({@code true}: kept)
+     * @throws IllegalStateException when nothing is to be dropped ({@code budget >= initBudget}), where PEFT fails
      */
     public Map<String, boolean[]> maskToBudget(Map<String, ModuleState> modules, int budget) {
         Map<String, float[]> importance = rankImportance(modules);
@@ -165,20 +166,24 @@ public final class RankAllocator {
             }
         });
         int k = initBudget - budget;
-        float threshold = Float.NEGATIVE_INFINITY;
-        if (k > 0) {
-            float[] sorted = new float[all.size()];
-            for (int i = 0; i < sorted.length; i++) {
-                sorted[i] = all.get(i);
-            }
-            Arrays.sort(sorted);
-            threshold = sorted[Math.min(k, sorted.length) - 1];
+        if (k <= 0) {
+            // torch.kthvalue(all_score, k=init_bgt - budget) in PEFT: "selected index k out of range"
+            throw new IllegalStateException("AdaLoRA cannot mask ranks to a budget of " + budget + " when the "
+                    + "initial budget is " + initBudget + " (target_r * modules = " + targetBudget + " is not below "
+                    + "the sum of the current ranks): PEFT's RankAllocator.mask_to_budget fails here too "
+                    + "(torch.kthvalue: k=" + k + " out of range); choose target_r below init_r");
         }
+        float[] sorted = new float[all.size()];
+        for (int i = 0; i < sorted.length; i++) {
+            sorted[i] = all.get(i);
+        }
+        Arrays.sort(sorted);
+        float threshold = sorted[Math.min(k, sorted.length) - 1];
         Map<String, boolean[]> keep = new LinkedHashMap<>();
         for (Map.Entry<String, float[]> e : importance.entrySet()) {
             boolean[] flags = new boolean[e.getValue().length];
             for (int i = 0; i < flags.length; i++) {
-                flags[i] = k <= 0 || !(e.getValue()[i] <= threshold);
+                flags[i] = !(e.getValue()[i] <= threshold);
             }
             keep.put(e.getKey(), flags);
         }

@@ -46,6 +46,14 @@ public interface PeftMethod {
     /** The DJL block classes it supports, for error messages. */
     String supportedBlocks();
 
+    /**
+     * Checks a new adapter against the model's existing ones (PEFT's {@code _check_new_adapter_config}); throws to
+     * refuse the injection.
+     *
+     * @param existing the model's adapters before this one, by name
+     */
+    default void checkNewAdapter(AdapterConfig config, Map<String, AdapterConfig> existing) {}
+
     /** Checks rules that need the targeted modules (all of them); throws to refuse the injection. */
     default void validate(AdapterConfig config, List<String> targetedPaths) {}
 
@@ -56,6 +64,16 @@ public interface PeftMethod {
      * @throws PeftConfigException when the block's shape or the settings rule the adapter out
      */
     ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block);
+
+    /**
+     * Creates adapter {@code name} on a module that may carry adapters already ({@code existing}, by name), as PEFT's
+     * {@code update_layer} on an existing tuner layer: a method whose layer keeps per-layer settings from its first
+     * adapter (IA3's {@code is_feedforward}) reads them here. By default the existing adapters do not matter.
+     */
+    default ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block,
+            Map<String, ModuleAdapter> existing) {
+        return createAdapter(config, name, path, block);
+    }
 
     /**
      * Whether base parameter {@code name} (its full PEFT name, e.g. {@code fc1.base_layer.bias}) trains while an
@@ -75,8 +93,9 @@ public interface PeftMethod {
 
     /**
      * The entries of adapter {@code adapter} that {@code get_peft_model_state_dict} keeps from the model's named
-     * parameters, names unchanged ({@code modules_to_save} are added by the caller). By default, PEFT's rule for most
-     * methods: every name containing {@link #prefix()}.
+     * parameters, names unchanged; {@code named} no longer holds the other adapters' parameters (the caller dropped
+     * them by PEFT's rule, as it adds {@code modules_to_save} and removes the adapter name). By default, PEFT's rule
+     * for most methods: every name containing {@link #prefix()}.
      */
     default LinkedHashMap<String, Parameter> selectStateDict(AdapterConfig config, String adapter,
             Map<String, Parameter> named) {
@@ -104,7 +123,15 @@ public interface PeftMethod {
      * methods (AdaLoRA cuts its factors to the kept ranks); replaced arrays are new and owned by the caller. None by
      * default.
      */
-    default void resizeForSaving(AdapterConfig config, Map<String, NDArray> tensors) {}
+    default void resizeForSaving(AdapterConfig config, String adapter, Map<String, NDArray> tensors) {}
+
+    /**
+     * The config written next to adapter {@code adapter}'s tensors, as PEFT's {@code get_peft_model_state_dict}
+     * leaves it (AdaLoRA drops the adapter name from its {@code rank_pattern} keys); {@code config} by default.
+     */
+    default AdapterConfig savedConfig(AdapterConfig config, String adapter) {
+        return config;
+    }
 
     // ---------------------------------------------------------------- training
 

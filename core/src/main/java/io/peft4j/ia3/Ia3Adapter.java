@@ -124,10 +124,6 @@ public final class Ia3Adapter implements ModuleAdapter {
 
     @Override
     public void merge(boolean safe) {
-        if (safe && vector.getArray().eq(0f).any().getBoolean()) {
-            throw new IllegalStateException("merging adapter '" + name + "' would erase weights for good: ia3_l has "
-                    + "zero entries, so unmerge could not restore them; nothing was merged");
-        }
         WeightUpdate.multiply(weight.getArray(), this::weightFactor, safe, "adapter '" + name + "'");
         if (!feedforward && bias != null) {
             WeightUpdate.multiply(bias.getArray(), () -> vector.getArray().reshape(bias.getArray().getShape()),
@@ -138,7 +134,8 @@ public final class Ia3Adapter implements ModuleAdapter {
     /**
      * Divides by the vector again. PEFT divides by {@code ia3_l + 1e-8}, which leaves a relative error of
      * {@code 1e-8 / ia3_l} (3e-6 on the golden case); peft4j divides by {@code ia3_l} itself and uses {@code 1e-8}
-     * only where an entry is exactly 0 (whose row or column the merge erased; safe merge refuses that case).
+     * only where an entry is exactly 0 (whose row or column the merge erased: PEFT's safe merge accepts that, and so
+     * does peft4j's, and neither can restore it).
      */
     @Override
     public void unmerge() {

@@ -36,7 +36,20 @@ public final class Ia3Method implements PeftMethod {
 
     @Override
     public ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block) {
-        return Ia3Modules.create((IA3Config) config, name, path, block);
+        return Ia3Modules.create((IA3Config) config, name, path, block, null);
+    }
+
+    /** A module's second IA3 adapter keeps the layer's {@code is_feedforward}, fixed by its first (PEFT). */
+    @Override
+    public ModuleAdapter createAdapter(AdapterConfig config, String name, String path, Block block,
+            Map<String, ModuleAdapter> existing) {
+        for (ModuleAdapter adapter : existing.values()) {
+            if (adapter instanceof Ia3Adapter) {
+                boolean feedforward = ((Ia3Adapter) adapter).isFeedforward();
+                return Ia3Modules.create((IA3Config) config, name, path, block, feedforward);
+            }
+        }
+        return createAdapter(config, name, path, block);
     }
 
     @Override

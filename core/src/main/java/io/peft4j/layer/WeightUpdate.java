@@ -36,6 +36,21 @@ public final class WeightUpdate {
     }
 
     /**
+     * Refuses (changing nothing) when {@code weight + delta} would hold NaN or Inf: the check of a safe merge, for a
+     * caller that changes several arrays and must check them all first.
+     */
+    public static void checkFinite(NDArray weight, Supplier<NDArray> delta, String what) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray sum = weight.add(delta.get().toType(weight.getDataType(), false));
+            if (!sum.isInfinite().logicalOr(sum.isNaN()).none().getBoolean()) {
+                throw new IllegalStateException(
+                        "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
+            }
+        }
+    }
+
+    /**
      * Multiplies {@code weight} in place by the (broadcast) factor computed by {@code factor}. With {@code safe},
      * refuses (and leaves the weight unchanged) when the result would hold NaN or Inf.
      */

@@ -68,15 +68,21 @@ public class LoraConvolution extends LowRankFactors {
     public NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training) {
         NDArray a = store.getValue(loraA(), input.getDevice(), training);
         NDArray b = store.getValue(loraB(), input.getDevice(), training);
+        NDArray bias = loraBBias() == null ? null : store.getValue(loraBBias(), input.getDevice(), training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        return output.addi(lowRankPath(x, a, b).muli((float) scaling()));
+        return output.addi(lowRankPath(x, a, b, bias).muli((float) scaling()));
     }
 
     /** {@code lora_B(lora_A(x))}: the base kernel, stride and padding, then the 1x1 convolution; not scaled. */
     protected final NDArray lowRankPath(NDArray x, NDArray a, NDArray b) {
+        return lowRankPath(x, a, b, null);
+    }
+
+    /** {@code lora_B(lora_A(x))} with {@code lora_B}'s bias ({@code lora_bias}, or null); not scaled. */
+    protected final NDArray lowRankPath(NDArray x, NDArray a, NDArray b, NDArray bias) {
         NDArray hidden = x.getNDArrayInternal()
                 .convolution(x, a, null, conv.getStride(), conv.getPadding(), ones, 1).head();
-        return hidden.getNDArrayInternal().convolution(hidden, b, null, ones, zeros, ones, conv.getGroups()).head();
+        return hidden.getNDArrayInternal().convolution(hidden, b, bias, ones, zeros, ones, conv.getGroups()).head();
     }
 
     /** The base convolution. */

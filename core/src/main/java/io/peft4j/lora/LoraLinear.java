@@ -88,12 +88,18 @@ public class LoraLinear extends LowRankFactors {
         NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
         NDArray hidden = Linear.linear(x, a).head().muli(scale(x));
+        NDArray result;
         if (hidden.getShape().dimension() == 2) {
             // One fused addmm (output + hidden @ B^T) instead of a matmul, a temporary and an add.
-            return Linear.linear(hidden, b, output).head();
+            result = Linear.linear(hidden, b, output).head();
+        } else {
+            result = output.addi(Linear.linear(hidden, b).head());
         }
-        NDArray delta = Linear.linear(hidden, b).head();
-        return output.addi(delta);
+        if (loraBBias() != null) {
+            // lora_bias: lora_B(h) * scaling adds lora_B.bias * scaling
+            result = result.add(store.getValue(loraBBias(), device, training).mul(scale(x)));
+        }
+        return result;
     }
 
     /**

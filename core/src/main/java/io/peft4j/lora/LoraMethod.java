@@ -68,8 +68,8 @@ public final class LoraMethod implements PeftMethod {
     }
 
     /**
-     * {@code get_peft_model_state_dict}'s selection for LoRA and AdaLoRA: every {@code lora_} parameter of the
-     * adapter, plus biases as the {@code bias} mode says.
+     * {@code get_peft_model_state_dict}'s selection for LoRA and AdaLoRA from the parameters left after the other
+     * adapters' were dropped: every {@code lora_} parameter, plus biases as the {@code bias} mode says.
      */
     public static LinkedHashMap<String, Parameter> selectWithBias(LoraBias bias, String adapter,
             Map<String, Parameter> named) {
@@ -88,8 +88,6 @@ public final class LoraMethod implements PeftMethod {
                 selected.put(k, e.getValue());
             }
         }
-        selected.entrySet().removeIf(e -> !(e.getKey().contains(PREFIX) && e.getKey().contains(adapter)
-                || e.getKey().contains("bias")));
         return selected;
     }
 

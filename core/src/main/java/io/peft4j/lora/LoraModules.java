@@ -1,5 +1,7 @@
 package io.peft4j.lora;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Convolution;
@@ -77,7 +79,8 @@ public final class LoraModules {
                         ? block.getDirectParameters().get("bias") : null;
                 adapter = new DoraLinear(name, weight, bias, r, scaling, config.loraDropout(), init);
             } else {
-                adapter = new LoraLinear(name, weight, r, scaling, config.loraDropout(), init);
+                adapter = withLoraBias(config, path, block,
+                        new LoraLinear(name, weight, r, scaling, config.loraDropout(), init), r);
             }
             if (init.changesBaseWeights()) {
                 LOG.info("init_lora_weights={} on '{}' ({} x {}, r={}) took {} ms: its base weight is now the residual"
@@ -97,6 +100,11 @@ public final class LoraModules {
                     + "with lora_embedding_A = 0 and lora_embedding_B ~ N(0, 1)", init.pythonRepr(), path);
         }
         if (block instanceof IdEmbedding || block instanceof Embedding) {
+            if (config.loraBias()) {
+                // LoRA's Embedding.update_layer: embeddings keep lora_embedding_B as a bare parameter
+                throw new PeftConfigException("lora_bias=True is not supported for Embedding. (module '" + path
+                        + "')");
+            }
             Parameter table = initialised(block, "embedding", path);
             return config.useDora() ? new DoraEmbedding(name, table, r, scaling, config.initLoraWeights())
                     : new LoraEmbedding(name, table, r, scaling, config.initLoraWeights());
@@ -110,8 +118,13 @@ public final class LoraModules {
                         + "where the rank is divisible by groups. Either choose a different rank or do not target "
                         + "this specific layer. (module '" + path + "')");
             }
+            boolean pointwise = true;
+            for (long k : conv.getKernelShape().getShape()) {
+                pointwise &= k == 1;
+            }
             for (long d : conv.getDilation().getShape()) {
-                if (d != 1) {
+                // a 1x1 kernel reads one pixel: dilation changes nothing, and PEFT's lora_A gives the same output
+                if (d != 1 && !pointwise) {
                     throw new PeftConfigException("module '" + path + "' is a dilated convolution (dilation "
                             + conv.getDilation() + "): PEFT builds lora_A without dilation, so its output would "
                             + "not line up with the base output; do not target this layer");
@@ -130,10 +143,40 @@ public final class LoraModules {
                 LOG.warn("LoRA adapter added to ConvNd layer with groups > 1 ('{}'). Merging is not supported.",
                         path);
             }
-            return new LoraConvolution(name, conv, r, scaling, config.loraDropout(), config.initLoraWeights());
+            return withLoraBias(config, path, block, new LoraConvolution(name, conv, r, scaling,
+                    config.loraDropout(), config.initLoraWeights()), r / conv.getGroups());
         }
         throw new PeftConfigException("Target module '" + path + "' (" + block.getClass().getName()
                 + ") is not supported. Currently, only the following modules are supported: " + SUPPORTED + ".");
+    }
+
+    /**
+     * With {@code lora_bias}, gives the adapter's {@code lora_B} a bias as PEFT's {@code LoraLayer.update_layer}:
+     * zeros for {@code init_lora_weights} true or "gaussian", else torch's default bias init
+     * {@code U(-1/sqrt(fan_in), 1/sqrt(fan_in))}; a base layer without bias gets PEFT's warning (merging will fail).
+     *
+     * @param fanIn lora_B's fan-in: r (Linear), r / groups (convolution)
+     */
+    private static <T extends LowRankFactors> T withLoraBias(LoraConfig config, String path, Block block, T adapter,
+            int fanIn) {
+        if (!config.loraBias()) {
+            return adapter;
+        }
+        Parameter baseBias = block.getDirectParameters().contains("bias")
+                ? block.getDirectParameters().get("bias") : null;
+        if (baseBias == null || !baseBias.isInitialized()) {
+            LOG.warn("`lora_bias=True` was passed but the targeted layer of type {} ('{}') has no bias. This means "
+                    + "that merging LoRA weights won't be possible.", block.getClass().getSimpleName(), path);
+            baseBias = null;
+        }
+        NDArray b = adapter.loraB().getArray();
+        Shape shape = new Shape(b.getShape().get(0));
+        float bound = (float) (1.0 / Math.sqrt(fanIn));
+        NDArray bias = config.initLoraWeights() == InitLoraWeights.FALSE
+                ? b.getManager().randomUniform(-bound, bound, shape, b.getDataType())
+                : b.getManager().zeros(shape, b.getDataType());
+        adapter.addLoraBBias(bias, baseBias);
+        return adapter;
     }
 
     private static Parameter initialised(Block block, String parameter, String path) {

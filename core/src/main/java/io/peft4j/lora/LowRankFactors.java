@@ -23,6 +23,8 @@ public abstract class LowRankFactors implements LowRankAdapter {
     private final Parameter loraB;
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
     private final Map<String, Parameter> parametersView = Collections.unmodifiableMap(parameters);
+    private Parameter loraBBias;
+    private Parameter baseBias;
 
     /**
      * Takes ownership of the initialised factors.
@@ -72,6 +74,24 @@ public abstract class LowRankFactors implements LowRankAdapter {
         return loraB;
     }
 
+    /**
+     * Gives {@code lora_B} a bias ({@code lora_bias}, PEFT's {@code lora_B = nn.Linear(r, out, bias=True)}): the
+     * forward pass adds {@code bias * scaling}, merging adds it to the base bias. Call right after construction.
+     *
+     * @param bias the initial bias, {@code [out]} (owned from now on)
+     * @param baseBias the base layer's bias, or {@code null} (then merging is refused, as in PEFT)
+     */
+    protected final void addLoraBBias(NDArray bias, Parameter baseBias) {
+        this.loraBBias = AdapterParameters.create(loraB().getName().replaceAll("\\.weight$", "") + ".bias", bias);
+        this.baseBias = baseBias;
+        addParameter(loraBBias);
+    }
+
+    /** {@code lora_B}'s bias ({@code lora_bias}), or {@code null}. */
+    public final Parameter loraBBias() {
+        return loraBBias;
+    }
+
     /** The base weight the delta is merged into. */
     protected Parameter baseWeight() {
         return baseWeight;
@@ -79,12 +99,32 @@ public abstract class LowRankFactors implements LowRankAdapter {
 
     @Override
     public void merge(boolean safe) {
+        if (loraBBias != null) {
+            if (baseBias == null) {
+                throw new IllegalStateException("Impossible to merge LoRA with `lora_bias=True` because the base layer "
+                        + "has no bias. (adapter '" + name + "')");
+            }
+            if (safe) {
+                WeightUpdate.checkFinite(baseBias.getArray(), this::biasDelta, "adapter '" + name + "'");
+            }
+        }
         WeightUpdate.add(baseWeight.getArray(), this::deltaWeight, safe, "adapter '" + name + "'");
+        if (loraBBias != null) {
+            WeightUpdate.add(baseBias.getArray(), this::biasDelta, false, "adapter '" + name + "'");
+        }
     }
 
     @Override
     public void unmerge() {
         WeightUpdate.subtract(baseWeight.getArray(), this::deltaWeight);
+        if (loraBBias != null && baseBias != null) {
+            WeightUpdate.subtract(baseBias.getArray(), this::biasDelta);
+        }
+    }
+
+    /** What {@code lora_bias} adds to the base bias when merged: {@code lora_B.bias * scaling}. */
+    private NDArray biasDelta() {
+        return loraBBias.getArray().mul((float) scaling);
     }
 
     @Override

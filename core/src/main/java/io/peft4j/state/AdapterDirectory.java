@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftMethods;
 import io.peft4j.io.SafetensorsDType;
 import io.peft4j.io.SafetensorsFile;
 import io.peft4j.io.SafetensorsWriter;
@@ -49,7 +50,7 @@ public final class AdapterDirectory {
         }
         try {
             Files.createDirectories(dir);
-            AdapterConfigs.write(config, dir);
+            AdapterConfigs.write(PeftMethods.of(config).savedConfig(config, adapter), dir);
             SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write adapter '" + adapter + "' to " + dir + ": " + e.getMessage(),

@@ -16,9 +16,13 @@ import io.peft4j.tuner.SavedModule;
 import io.peft4j.tuner.TunedModule;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * PEFT's {@code get_peft_model_state_dict} and {@code set_peft_model_state_dict}, key for key: the same filters by
@@ -78,25 +82,36 @@ public final class PeftStateDicts {
         slots.values().forEach(m -> m.forEach((name, p) -> out.put(node.child(name), p)));
     }
 
-    /** The adapter's state dict: PEFT keys (e.g. {@code fc1.lora_A.weight}) to the live parameters. */
+    /**
+     * The adapter's state dict: PEFT keys (e.g. {@code fc1.lora_A.weight}) to the live parameters, as PEFT's
+     * {@code get_peft_model_state_dict}: the other adapters' keys are dropped first ({@link AdapterNames}), the method
+     * selects its entries (prefix, {@code bias} mode), the {@code modules_to_save} copies of this adapter are added
+     * under the module's own names, and the adapter name is removed from the key's last or second-to-last segment.
+     */
     public static LinkedHashMap<String, Parameter> adapterStateDict(ModelAdapters model, String adapter) {
         AdapterConfig config = model.config(adapter);
         LinkedHashMap<String, Parameter> full = namedParameters(model);
+        List<String> others = new ArrayList<>(model.adapterNames());
+        others.remove(adapter);
+        LinkedHashMap<String, Parameter> own = new LinkedHashMap<>();
+        full.forEach((k, v) -> {
+            if (!AdapterNames.belongsToAnother(k, others)) {
+                own.put(k, v);
+            }
+        });
         PeftMethod method = PeftMethods.of(config);
-        LinkedHashMap<String, Parameter> selected = method.selectStateDict(config, adapter, full);
-        List<String> modulesToSave = config.modulesToSave();
-        if (modulesToSave != null && !modulesToSave.isEmpty()) {
-            for (Map.Entry<String, Parameter> e : full.entrySet()) {
-                for (String module : modulesToSave) {
-                    if (e.getKey().contains(module + ".modules_to_save." + adapter)) {
-                        selected.put(e.getKey().replace("modules_to_save.", ""), e.getValue());
-                        break;
-                    }
-                }
+        LinkedHashMap<String, Parameter> selected = new LinkedHashMap<>();
+        method.selectStateDict(config, adapter, own.isEmpty() ? full : own)
+                .forEach((k, v) -> selected.put(method.savedKey(k, adapter), v));
+        ModelStructure structure = model.structure();
+        for (ModuleNode node : structure.tree().nodes()) {
+            SavedModule wrapper = structure.savedModuleOf(node.block());
+            if (wrapper != null) {
+                wrapper.copy(adapter).forEach((rel, p) -> selected.put(node.child(rel), p));
             }
         }
         LinkedHashMap<String, Parameter> out = new LinkedHashMap<>();
-        selected.forEach((k, v) -> out.put(method.savedKey(k, adapter).replace("." + adapter, ""), v));
+        selected.forEach((k, v) -> out.put(AdapterNames.remove(k, adapter), v));
         return out;
     }
 
@@ -109,36 +124,54 @@ public final class PeftStateDicts {
         LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
         adapterStateDict(model, adapter).forEach((k, p) -> out.put(k, p.getArray()));
         AdapterConfig config = model.config(adapter);
-        PeftMethods.of(config).resizeForSaving(config, out);
+        PeftMethods.of(config).resizeForSaving(config, adapter, out);
         return out;
     }
 
-    /** The model-side name PEFT's {@code set_peft_model_state_dict} gives to the saved key {@code key}. */
-    public static String modelKey(AdapterConfig config, String adapter, String key) {
-        String k = key.startsWith(PEFT_MODEL_PREFIX) ? key.substring(PEFT_MODEL_PREFIX.length()) : key;
-        List<String> modulesToSave = config.modulesToSave();
-        if (modulesToSave != null) {
-            for (String module : modulesToSave) {
-                if (k.contains(module)) {
-                    k = k.replace(module, module + ".modules_to_save." + adapter);
-                    break;
+    /**
+     * The model-side names PEFT's {@code set_peft_model_state_dict} gives the saved keys of {@code stateDict}, in
+     * its order: {@code base_model.model.} removed (as {@code PeftModel.from_pretrained} loads such files),
+     * {@code modules_to_save} keys mapped into the adapter's copies ({@code head.weight} to
+     * {@code head.modules_to_save.<adapter>.weight}), the adapter name inserted after the method's prefix
+     * ({@link AdapterNames#insert}), then the method's own renaming.
+     *
+     * @return saved key to model key
+     * @throws IllegalArgumentException when a {@code modules_to_save} tensor of the adapter is missing (PEFT raises a
+     *     {@code KeyError})
+     */
+    public static LinkedHashMap<String, String> modelKeys(ModelAdapters model, String adapter,
+            Collection<String> savedKeys) {
+        AdapterConfig config = model.config(adapter);
+        LinkedHashMap<String, String> renamed = new LinkedHashMap<>();
+        for (String key : savedKeys) {
+            renamed.put(key, key.startsWith(PEFT_MODEL_PREFIX) ? key.substring(PEFT_MODEL_PREFIX.length()) : key);
+        }
+        Map<String, String> byStripped = new LinkedHashMap<>();
+        renamed.forEach((saved, stripped) -> byStripped.put(stripped, saved));
+        Map<String, String> wrapperKeys = new LinkedHashMap<>();
+        ModelStructure structure = model.structure();
+        for (ModuleNode node : structure.tree().nodes()) {
+            SavedModule wrapper = structure.savedModuleOf(node.block());
+            if (wrapper == null) {
+                continue;
+            }
+            for (String rel : wrapper.copy(adapter).keySet()) {
+                String lookup = node.child(rel);
+                if (!byStripped.containsKey(lookup)) {
+                    throw new IllegalArgumentException("the state dict of adapter '" + adapter + "' has no '" + lookup
+                            + "', the copy of module '" + node.path() + "' it saves in full (modules_to_save)");
                 }
+                wrapperKeys.put(lookup, node.child("modules_to_save." + adapter + "." + rel));
             }
         }
         PeftMethod method = PeftMethods.of(config);
-        String prefix = method.prefix();
-        int at = k.indexOf(prefix);
-        if (at >= 0) {
-            String suffix = k.substring(at + prefix.length());
-            int dot = suffix.indexOf('.');
-            if (dot >= 0) {
-                String toReplace = suffix.substring(dot + 1);
-                k = k.replace(toReplace, adapter + "." + toReplace);
-            } else {
-                k = k + "." + adapter;
-            }
-        }
-        return method.modelKey(k, adapter);
+        LinkedHashMap<String, String> out = new LinkedHashMap<>();
+        renamed.forEach((saved, stripped) -> {
+            String mapped = wrapperKeys.get(stripped);
+            String k = mapped != null ? mapped : AdapterNames.insert(stripped, adapter, method.prefix());
+            out.put(saved, method.modelKey(k, adapter));
+        });
+        return out;
     }
 
     /**
@@ -148,13 +181,12 @@ public final class PeftStateDicts {
      * @throws IllegalArgumentException naming the key when a value's shape does not fit its parameter
      */
     public static StateDictLoadResult load(ModelAdapters model, String adapter, Map<String, NDArray> stateDict) {
-        AdapterConfig config = model.config(adapter);
         LinkedHashMap<String, Parameter> full = namedParameters(model);
+        Map<String, String> targets = modelKeys(model, adapter, stateDict.keySet());
         List<String> unexpected = new ArrayList<>();
-        List<String> provided = new ArrayList<>();
+        Set<Parameter> provided = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
-            String target = modelKey(config, adapter, e.getKey());
-            Parameter parameter = full.get(target);
+            Parameter parameter = full.get(targets.get(e.getKey()));
             if (parameter == null) {
                 unexpected.add(e.getKey());
                 continue;
@@ -166,11 +198,11 @@ public final class PeftStateDicts {
                         + value.getShape() + ", the shape in the current model is " + current.getShape());
             }
             WeightUpdate.copyInto(current, value);
-            provided.add(target);
+            provided.add(parameter);
         }
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : adapterStateDict(model, adapter).entrySet()) {
-            if (!provided.contains(modelKey(config, adapter, e.getKey()))) {
+            if (!provided.contains(e.getValue())) {
                 missing.add(e.getKey());
             }
         }

@@ -40,6 +40,7 @@ final class AdapterInjection {
     private final ModelStructure before;
     private final Map<String, TunedModule> tuned;
     private final Map<String, SavedModule> saved;
+    private AdapterConfig resolved;
 
     /**
      * An injection into the model whose modules and current adapters are {@code before}; {@code tuned} and
@@ -73,6 +74,7 @@ final class AdapterInjection {
         method.validate(config, paths);
         List<TunedModule> created = new ArrayList<>();
         List<TunedModule> touched = new ArrayList<>();
+        List<ModuleNode> toSave;
         try {
             for (ModuleNode node : targets) {
                 TunedModule module = tuned.get(node.path());
@@ -80,9 +82,10 @@ final class AdapterInjection {
                     module = new TunedModule(node.path(), node.block());
                     created.add(module);
                 }
-                module.addAdapter(method.createAdapter(config, name, node.path(), node.block()));
+                module.addAdapter(method.createAdapter(config, name, node.path(), node.block(), module.adapters()));
                 touched.add(module);
             }
+            toSave = modulesToSave(config, name, touched);
         } catch (RuntimeException e) {
             for (TunedModule module : touched) {
                 if (!created.contains(module)) {
@@ -98,8 +101,17 @@ final class AdapterInjection {
             tuned.put(module.path(), module);
             AdapterRegistry.registerTuned(module);
         }
-        addModulesToSave(config, name);
+        addModulesToSave(toSave, name);
         return touched;
+    }
+
+    /**
+     * The config as the injection resolved it, which the model keeps and saves: PEFT's
+     * {@code _maybe_include_all_linear_layers} replaces {@code "all-linear"} by the names it expands to (in model
+     * order here; PEFT writes a Python set's order).
+     */
+    AdapterConfig resolvedConfig() {
+        return resolved;
     }
 
     private List<ModuleNode> findTargets(AdapterConfig config) {
@@ -108,14 +120,21 @@ final class AdapterInjection {
         if (config.targetModules() != null && config.targetModules().isAllLinear()) {
             effective = config.withTargetModules(TargetModules.ofNames(allLinearPaths(tree)));
         }
+        resolved = effective;
         List<ModuleNode> targets = new ArrayList<>();
         boolean anyExcluded = false;
         boolean anyUnmatched = false;
         for (ModuleNode node : tree.nodes()) {
-            if (node.path().isEmpty() || before.insideSavedModule(node)) {
+            if (node.path().isEmpty()) {
                 continue;
             }
             MatchResult result = TargetMatcher.classify(effective, node.path());
+            if (result == MatchResult.TARGETED && before.insideSavedModule(node)) {
+                throw insideSavedModule(node, PeftMethods.of(config).supportedBlocks());
+            }
+            if (before.insideSavedModule(node)) {
+                continue;
+            }
             if (result == MatchResult.TARGETED) {
                 targets.add(node);
             } else if (result == MatchResult.EXCLUDED) {
@@ -128,6 +147,26 @@ final class AdapterInjection {
             throw TargetMatcher.noMatch(config, anyExcluded, anyUnmatched);
         }
         return targets;
+    }
+
+    /**
+     * A target that is another adapter's {@code modules_to_save} module: PEFT finds a {@code ModulesToSaveWrapper}
+     * there and refuses it as an unsupported module type. A module inside one has other paths in PEFT
+     * ({@code head.original_module.0}, {@code head.modules_to_save.a.0}), so peft4j refuses it too rather than adapt
+     * a module PEFT would not see under that name.
+     */
+    private PeftConfigException insideSavedModule(ModuleNode node, String supported) {
+        for (SavedModule module : before.saved().values()) {
+            if (module.path().equals(node.path())) {
+                return new PeftConfigException("Target module '" + node.path() + "' (ModulesToSaveWrapper of "
+                        + node.block().getClass().getName() + ", the modules_to_save copy of adapters "
+                        + module.adapters() + ") is not supported. Currently, only the following modules are "
+                        + "supported: " + supported + ".");
+            }
+        }
+        return new PeftConfigException("Target module '" + node.path() + "' lies inside a modules_to_save module of "
+                + "another adapter, where PEFT names it '<module>.original_module...' and "
+                + "'<module>.modules_to_save.<adapter>...'; peft4j does not support targeting it");
     }
 
     /**
@@ -144,26 +183,103 @@ final class AdapterInjection {
         return paths;
     }
 
-    private void addModulesToSave(AdapterConfig config, String name) {
+    /**
+     * The modules PEFT's {@code _set_trainable} wraps for {@code modules_to_save}, after the adapter's layers exist:
+     * every module whose path ends with an entry ({@code key.endswith(name)}, no dot boundary: {@code ["classifier"]}
+     * also takes {@code pre_classifier}, {@code ["head"]} also {@code lm_head}).
+     *
+     * @param touched the modules that carry the new adapter (besides those in {@link #tuned})
+     * @throws PeftConfigException where PEFT refuses: a matched module carries adapters (PEFT's
+     *     {@code ModulesToSaveWrapper.check_module}), or an entry matches a part of an adapter layer
+     */
+    private List<ModuleNode> modulesToSave(AdapterConfig config, String name, List<TunedModule> touched) {
         List<String> wanted = config.modulesToSave();
+        List<ModuleNode> out = new ArrayList<>();
         if (wanted == null || wanted.isEmpty()) {
-            return;
+            return out;
         }
-        ModuleTree tree = before.tree();
-        for (ModuleNode node : tree.nodes()) {
-            if (node.path().isEmpty()) {
+        Map<String, TunedModule> adapted = new LinkedHashMap<>(tuned);
+        touched.forEach(m -> adapted.put(m.path(), m));
+        for (TunedModule module : adapted.values()) {
+            for (String part : adapterParts(module)) {
+                for (String key : wanted) {
+                    if (part.endsWith(key)) {
+                        throw new PeftConfigException("modules_to_save entry '" + key + "' of adapter '" + name
+                                + "' matches '" + part + "', a part of the adapter layer on '" + module.path()
+                                + "' (PEFT's suffix match, key.endswith(name)); PEFT refuses to wrap it. Please "
+                                + "ensure that the adapter name, '" + name + "', does not conflict with any of the "
+                                + "targeted modules, and that modules_to_save names the module itself");
+                    }
+                }
+            }
+        }
+        List<String> found = new ArrayList<>();
+        for (ModuleNode node : before.tree().nodes()) {
+            if (node.path().isEmpty() || before.insideSavedModule(node) && !saved.containsKey(node.path())) {
                 continue;
             }
-            boolean hit = false;
+            String hit = null;
             for (String key : wanted) {
-                if (node.path().equals(key) || node.path().endsWith("." + key)) {
-                    hit = true;
+                if (node.path().endsWith(key)) {
+                    hit = key;
                     break;
                 }
             }
-            if (!hit || tuned.containsKey(node.path())) {
+            if (hit == null) {
                 continue;
             }
+            found.add(hit);
+            if (adapted.containsKey(node.path())) {
+                throw new PeftConfigException("modules_to_save cannot be applied to modules of type "
+                        + adapted.get(node.path()).adapters().values().iterator().next().adapterType()
+                        + " layer: module '" + node.path() + "' (matched by modules_to_save entry '" + hit
+                        + "', a suffix match) carries adapters " + adapted.get(node.path()).adapters().keySet()
+                        + "; remove it from target_modules or rename the modules_to_save entry");
+            }
+            for (String path : adapted.keySet()) {
+                if (path.startsWith(node.path() + ".")) {
+                    throw new PeftConfigException("modules_to_save module '" + node.path() + "' (entry '" + hit
+                            + "') contains '" + path + "', which carries adapters: peft4j does not support copying "
+                            + "a module with adapter layers inside");
+                }
+            }
+            out.add(node);
+        }
+        for (String key : wanted) {
+            if (!found.contains(key)) {
+                LOG.warn("adapter '{}': modules_to_save entry '{}' matches no module (PEFT ignores it too)", name,
+                        key);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The module paths PEFT's injected model has inside an adapter layer, which a {@code modules_to_save} entry must
+     * not match: {@code base_layer}, and per adapter parameter {@code lora_A.default.weight} the containers
+     * {@code lora_A} and {@code lora_A.default}.
+     */
+    private static List<String> adapterParts(TunedModule module) {
+        List<String> parts = new ArrayList<>();
+        parts.add(module.path() + ".base_layer");
+        for (ModuleAdapter adapter : module.adapters().values()) {
+            for (String parameter : adapter.parameters().keySet()) {
+                String[] segments = parameter.split("\\.");
+                String container = module.path() + "." + segments[0];
+                if (!parts.contains(container)) {
+                    parts.add(container);
+                }
+                if (segments.length > 2 && !parts.contains(container + "." + segments[1])) {
+                    parts.add(container + "." + segments[1]);
+                }
+            }
+        }
+        return parts;
+    }
+
+    private void addModulesToSave(List<ModuleNode> nodes, String name) {
+        ModuleTree tree = before.tree();
+        for (ModuleNode node : nodes) {
             SavedModule module = saved.get(node.path());
             if (module == null) {
                 module = new SavedModule(node.path(), node.block(), subtreeParameters(tree, node));

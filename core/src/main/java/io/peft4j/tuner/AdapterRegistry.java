@@ -39,6 +39,11 @@ public final class AdapterRegistry {
         return MODELS.computeIfAbsent(root, ModelAdapters::new);
     }
 
+    /** Forgets {@code model} once it carries no adapter any more (after unloading). */
+    static void forget(ModelAdapters model) {
+        MODELS.remove(model.root());
+    }
+
     static void registerTuned(TunedModule module) {
         TUNED.put(module.block(), module);
     }

@@ -14,8 +14,10 @@ import io.peft4j.model.TorchParameterNames;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -37,6 +39,7 @@ public final class ModelAdapters {
     private ModuleTree tree;
     private ModelStructure structure;
     private List<String> active = List.of();
+    private final Set<String> frozen = new LinkedHashSet<>();
     private boolean disabled;
 
     ModelAdapters(Block root) {
@@ -90,6 +93,7 @@ public final class ModelAdapters {
             throw new IllegalArgumentException("adapter '" + name + "' already exists on this model; delete it first "
                     + "or choose another name (existing: " + configs.keySet() + ")");
         }
+        PeftMethods.of(config).checkNewAdapter(config, Collections.unmodifiableMap(configs));
         // The application may have changed its blocks since the last injection: the tree is built again, once.
         tree = ModuleTree.of(root);
         structure = null;
@@ -100,7 +104,13 @@ public final class ModelAdapters {
         } finally {
             structure = null;
         }
-        configs.put(name, config);
+        configs.put(name, injection.resolvedConfig());
+        if (config.inferenceMode()) {
+            frozen.add(name);
+            LOG.info("adapter '{}' has inference_mode=true: its parameters are frozen, as in PEFT (setRequiresGrad "
+                    + "makes it trainable)", name);
+        }
+        pushFrozen();
         doSetActive(List.of(name));
         injection.log(config, name, touched);
         return touched;
@@ -149,8 +159,11 @@ public final class ModelAdapters {
     }
 
     /**
-     * Activates {@code names} (their deltas add up), as PEFT's {@code set_adapter}: only active adapters are
-     * trainable; base weights stay frozen.
+     * Activates {@code names} (their deltas add up), as PEFT's {@code set_adapter}: a merged module is unmerged first
+     * (with PEFT's warning), only active adapters are trainable, base weights stay frozen.
+     *
+     * @throws IllegalArgumentException when a name is unknown, or two of them have a copy of the same
+     *     {@code modules_to_save} module (PEFT's {@code check_set_adapter}); nothing changes then
      */
     public void setActiveAdapters(List<String> names) {
         exclusively(() -> doSetActive(names));
@@ -162,14 +175,57 @@ public final class ModelAdapters {
                 throw unknownAdapter(name);
             }
         }
+        for (SavedModule module : saved.values()) {
+            module.checkSetAdapter(names);
+        }
         active = List.copyOf(names);
         for (TunedModule module : tuned.values()) {
+            if (!module.merged().isEmpty()) {
+                LOG.warn("Adapter cannot be set when the model is merged. Unmerging the model first. (module '{}', "
+                        + "merged {})", module.path(), module.merged());
+                module.unmergeAll();
+            }
             module.setActive(active);
         }
         for (SavedModule module : saved.values()) {
             module.activate(active, disabled);
         }
         applyBaseTrainability();
+    }
+
+    /**
+     * PEFT's {@code set_requires_grad(adapter_names, requires_grad)}: whether the named adapters train when active
+     * (their layers and {@code modules_to_save} copies). An adapter whose config has {@code inference_mode: true}
+     * starts frozen, as in PEFT; this is how to train it anyway. Inactive adapters never train in peft4j.
+     */
+    public void setRequiresGrad(List<String> names, boolean requiresGrad) {
+        exclusively(() -> {
+            names.forEach(this::config);
+            if (requiresGrad) {
+                frozen.removeAll(names);
+            } else {
+                frozen.addAll(names);
+            }
+            pushFrozen();
+            for (SavedModule module : saved.values()) {
+                module.activate(active, disabled);
+            }
+        });
+    }
+
+    /** Whether adapter {@code name} trains while active (see {@link #setRequiresGrad}). */
+    public synchronized boolean requiresGrad(String name) {
+        config(name);
+        return !frozen.contains(name);
+    }
+
+    private void pushFrozen() {
+        for (TunedModule module : tuned.values()) {
+            module.setFrozen(frozen);
+        }
+        for (SavedModule module : saved.values()) {
+            module.setFrozen(frozen);
+        }
     }
 
     /**
@@ -203,36 +259,77 @@ public final class ModelAdapters {
         return !disabled;
     }
 
-    /** Deletes adapter {@code name} from every module; the remaining active adapters stay active. */
+    /**
+     * Deletes adapter {@code name} from every module, as PEFT's {@code delete_adapter}: a merged adapter is not
+     * unmerged (its delta stays in the base weights); when it was a module's only active adapter, that module
+     * activates its first remaining adapter by name (a warning says so); the model's active adapters are then those
+     * of its first adapted module.
+     *
+     * @throws IllegalArgumentException when there is no such adapter, or the new active adapters would be several
+     *     while {@code name} has {@code modules_to_save} copies (PEFT's {@code ModulesToSaveWrapper} refuses); nothing
+     *     changes then
+     */
     public void deleteAdapter(String name) {
         exclusively(() -> doDelete(name));
     }
 
     private void doDelete(String name) {
-        if (configs.remove(name) == null) {
+        if (!configs.containsKey(name)) {
             throw unknownAdapter(name);
         }
-        for (TunedModule module : new ArrayList<>(tuned.values())) {
+        List<TunedModule> modules = tunedInModelOrder();
+        List<String> next = modules.isEmpty() ? List.of() : modules.get(0).activeAfterDeleting(name);
+        for (SavedModule module : saved.values()) {
+            if (!module.copy(name).isEmpty() && next.size() > 1) {
+                throw new IllegalArgumentException("Attempted to set multiple (" + next + ") adapters at once for "
+                        + "modules_to_save module '" + module.path() + "', which is not allowed (deleting adapter '"
+                        + name + "'); activate one adapter first");
+            }
+        }
+        configs.remove(name);
+        frozen.remove(name);
+        for (TunedModule module : modules) {
             module.deleteAdapter(name);
-            if (module.adapters().isEmpty()) {
+            if (module.adapters().isEmpty() && module.merged().isEmpty()) {
                 tuned.remove(module.path());
                 AdapterRegistry.unregisterTuned(module);
             }
         }
         for (SavedModule module : new ArrayList<>(saved.values())) {
+            if (module.copy(name).isEmpty()) {
+                continue;
+            }
             module.deleteCopy(name);
             if (module.adapters().isEmpty()) {
                 saved.remove(module.path());
                 AdapterRegistry.unregisterSaved(module);
+            } else {
+                module.activate(next, disabled);
             }
         }
         structure = null;
-        List<String> remaining = new ArrayList<>(active);
-        remaining.remove(name);
-        doSetActive(remaining);
+        active = next;
+        applyBaseTrainability();
     }
 
-    /** Merges the named adapters into the base weights (with {@code safe}: refuses NaN/Inf results). */
+    /** The tuned modules in the model's module order (PEFT walks {@code named_modules()}). */
+    private List<TunedModule> tunedInModelOrder() {
+        List<TunedModule> out = new ArrayList<>();
+        for (ModuleNode node : structure().tree().nodes()) {
+            TunedModule module = tuned.get(node.path());
+            if (module != null) {
+                out.add(module);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Merges the named adapters into the base weights (with {@code safe}: refuses NaN/Inf results), as PEFT's
+     * {@code merge_adapter}: adapters already merged are skipped, and a merged module runs its base layer only, so
+     * active adapters left unmerged no longer add their deltas there. While adapters are disabled nothing is merged
+     * (PEFT would unmerge again at the next forward pass).
+     */
     public void merge(List<String> names, boolean safe) {
         exclusively(() -> doMerge(names, safe));
     }
@@ -242,6 +339,11 @@ public final class ModelAdapters {
             if (!configs.containsKey(name)) {
                 throw unknownAdapter(name);
             }
+        }
+        if (disabled) {
+            LOG.warn("adapters are disabled: {} not merged (a disabled PEFT model unmerges at its next forward pass)",
+                    names);
+            return;
         }
         for (TunedModule module : tuned.values()) {
             for (String name : names) {
@@ -259,6 +361,66 @@ public final class ModelAdapters {
         for (TunedModule module : tuned.values()) {
             module.unmergeAll();
         }
+    }
+
+    /**
+     * PEFT's {@code merge_and_unload}: merges {@code names} ({@code null}: each module's active adapters) into the base
+     * weights, makes the active copy of every {@code modules_to_save} module the module's own weights, and removes
+     * every adapter: the root block is a plain DJL model again, whose {@code getParameters()} and outputs are those
+     * of a base model with the merged weights.
+     *
+     * @return the root block
+     * @throws IllegalStateException when a {@code modules_to_save} module has no active copy (PEFT fails there too);
+     *     nothing changes then
+     */
+    public Block mergeAndUnload(List<String> names, boolean safe) {
+        return exclusive(() -> unloadAll(true, names, safe));
+    }
+
+    /**
+     * PEFT's {@code unload}: removes every adapter without merging (modules merged before stay merged, as in PEFT);
+     * {@code modules_to_save} modules keep their active copy's weights.
+     *
+     * @return the root block
+     * @throws IllegalStateException when a {@code modules_to_save} module has no active copy; nothing changes then
+     */
+    public Block unload() {
+        return exclusive(() -> unloadAll(false, null, false));
+    }
+
+    private Block unloadAll(boolean merge, List<String> names, boolean safe) {
+        if (names != null) {
+            names.forEach(this::config);
+        }
+        for (SavedModule module : saved.values()) {
+            module.activeCopy();
+        }
+        if (merge) {
+            for (TunedModule module : tunedInModelOrder()) {
+                for (String name : names != null ? names : module.active()) {
+                    module.merge(name, safe);
+                }
+            }
+        }
+        for (SavedModule module : saved.values()) {
+            AdapterRegistry.unregisterSaved(module);
+            module.keepActiveCopy();
+        }
+        for (TunedModule module : tuned.values()) {
+            module.adapters().keySet().forEach(module::forget);
+            AdapterRegistry.unregisterTuned(module);
+        }
+        LOG.info("{} {} adapters {} from the model: it is a plain model again", merge ? "merged and unloaded"
+                : "unloaded", configs.size(), configs.keySet());
+        saved.clear();
+        tuned.clear();
+        configs.clear();
+        frozen.clear();
+        active = List.of();
+        disabled = false;
+        structure = null;
+        AdapterRegistry.forget(this);
+        return root;
     }
 
     /** The tuned modules by path, in model order. */

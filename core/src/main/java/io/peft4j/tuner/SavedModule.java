@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.WeightUpdate;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -14,6 +15,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A module listed in {@code modules_to_save} (PEFT's {@code ModulesToSaveWrapper}): per adapter a trainable copy of
@@ -28,6 +30,8 @@ public final class SavedModule {
     private final Map<Parameter, String> originalNames = new IdentityHashMap<>();
     private final Map<String, Map<String, Parameter>> copies = new LinkedHashMap<>();
     private volatile Map<Parameter, Parameter> substitution = Map.of();
+    private String activeCopy;
+    private Set<String> frozen = Set.of();
     private volatile PairList<String, Parameter> parameterList = new PairList<>();
 
     /**
@@ -91,25 +95,52 @@ public final class SavedModule {
     }
 
     /**
-     * Makes the copy of the first of {@code active} that has one take the originals' place ({@code disabled}: none
-     * does); only that copy is trainable.
+     * Sets the adapters whose copy must not train even when active ({@code inference_mode}); applied at the next
+     * {@link #activate}.
      */
-    public synchronized void activate(List<String> active, boolean disabled) {
-        String chosen = null;
-        if (!disabled) {
-            for (String name : active) {
-                if (copies.containsKey(name)) {
-                    chosen = name;
-                    break;
-                }
+    public synchronized void setFrozen(Set<String> names) {
+        frozen = Set.copyOf(names);
+    }
+
+    /**
+     * PEFT's {@code ModulesToSaveWrapper.check_set_adapter}: at most one of {@code names} may have a copy here, since
+     * the module can only run one copy.
+     *
+     * @throws IllegalArgumentException with PEFT's message when two or more do
+     */
+    public synchronized void checkSetAdapter(List<String> names) {
+        List<String> here = new ArrayList<>();
+        for (String name : names) {
+            if (copies.containsKey(name)) {
+                here.add(name);
             }
         }
+        if (here.size() > 1) {
+            throw new IllegalArgumentException("Only one adapter can be set at a time for modules_to_save module '"
+                    + path + "', got " + here.size() + " (" + here + " each have a copy of it)");
+        }
+    }
+
+    /**
+     * Makes the copy of the first of {@code active} that has one take the originals' place ({@code disabled}: none
+     * does); only that copy is trainable, unless it is frozen.
+     */
+    public synchronized void activate(List<String> active, boolean disabled) {
+        activeCopy = null;
+        for (String name : active) {
+            if (copies.containsKey(name)) {
+                activeCopy = name;
+                break;
+            }
+        }
+        String chosen = disabled ? null : activeCopy;
         Map<Parameter, Parameter> map = new IdentityHashMap<>();
         for (Map.Entry<String, Map<String, Parameter>> e : copies.entrySet()) {
             boolean on = e.getKey().equals(chosen);
+            boolean trains = on && !frozen.contains(e.getKey());
             for (Parameter p : e.getValue().values()) {
-                if (p.requiresGradient() != on) {
-                    p.freeze(!on);
+                if (p.requiresGradient() != trains) {
+                    p.freeze(!trains);
                 }
             }
             if (on) {
@@ -117,6 +148,35 @@ public final class SavedModule {
             }
         }
         substitution = map;
+    }
+
+    /**
+     * The adapter whose copy is active (also while adapters are disabled).
+     *
+     * @throws IllegalStateException when no copy is active (PEFT's {@code unload_and_optionally_merge_module} fails
+     *     then too)
+     */
+    public synchronized String activeCopy() {
+        if (activeCopy == null) {
+            throw new IllegalStateException("modules_to_save module '" + path + "' has no active copy (adapters "
+                    + copies.keySet() + " are not active): activate one of them, or delete it, before unloading");
+        }
+        return activeCopy;
+    }
+
+    /**
+     * For unloading ({@code merge_and_unload}, {@code unload}): writes the active copy's values into the original
+     * parameters, as PEFT returns {@code modules_to_save[active_adapter]} in the module's place, and closes every copy.
+     */
+    public synchronized void keepActiveCopy() {
+        Map<String, Parameter> kept = copies.get(activeCopy());
+        kept.forEach((name, p) -> WeightUpdate.copyInto(originals.get(name).getArray(), p.getArray()));
+        substitution = Map.of();
+        for (Map<String, Parameter> copy : copies.values()) {
+            copy.values().forEach(Parameter::close);
+        }
+        copies.clear();
+        listParameters();
     }
 
     /** The value to use for {@code parameter} in a forward pass: the active copy's, or {@code value} unchanged. */

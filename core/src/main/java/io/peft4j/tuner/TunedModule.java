@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.log.PeftLog;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A base block that one or more adapters target (PEFT's tuner layer): the adapters by name, which are active, which
@@ -26,11 +28,14 @@ import java.util.Set;
  */
 public final class TunedModule {
 
+    private static final PeftLog LOG = PeftLog.get(TunedModule.class);
+
     private final String path;
     private final Block block;
     private final Map<String, ModuleAdapter> adapters = new LinkedHashMap<>();
     private final Set<String> merged = new LinkedHashSet<>();
     private List<String> active = List.of();
+    private Set<String> frozen = Set.of();
     private boolean disabled;
     private volatile State state = new State(List.of(), false, new PairList<>());
 
@@ -66,36 +71,98 @@ public final class TunedModule {
         return adapters.get(name);
     }
 
-    /** Adds an adapter (replacing none: the caller checks names). */
+    /** Adds an adapter (replacing none: the caller checks names); it is frozen until it is activated. */
     public synchronized void addAdapter(ModuleAdapter adapter) {
         adapters.put(adapter.adapterName(), adapter);
+        adapter.setTrainable(false);
         publish();
     }
 
-    /** Removes and closes the adapter named {@code name}; returns whether there was one. */
-    public synchronized boolean deleteAdapter(String name) {
+    /**
+     * Removes and closes the adapter named {@code name}, as PEFT's {@code BaseTunerLayer.delete_adapter}: a merged
+     * adapter is not unmerged (its delta stays in the base weights and the module stays merged, so that a later
+     * unmerge skips it), and when it was the module's only active adapter, the first remaining adapter in name
+     * order becomes active (with PEFT's warning).
+     *
+     * @return the module's active adapters afterwards
+     */
+    public synchronized List<String> deleteAdapter(String name) {
+        List<String> next = activeAfterDeleting(name);
         ModuleAdapter removed = adapters.remove(name);
-        if (removed == null) {
-            return false;
+        if (!next.equals(active)) {
+            if (active.equals(List.of(name)) && !next.isEmpty()) {
+                LOG.warn("Adapter {} was active which is now deleted. Setting active adapter to {}. (module '{}')",
+                        name, next.get(0), path);
+            }
+            setActive(next);
         }
-        if (merged.remove(name)) {
-            removed.unmerge();
+        if (merged.contains(name)) {
+            LOG.warn("adapter '{}' was merged into '{}' and is deleted: its delta stays in the base weights, as in "
+                    + "PEFT (unmerge first to remove it)", name, path);
         }
-        List<String> newActive = new ArrayList<>(active);
-        newActive.remove(name);
-        active = List.copyOf(newActive);
         publish();
-        removed.close();
-        return true;
+        if (removed != null) {
+            removed.close();
+        }
+        return active;
     }
 
-    /** Sets the active adapter names (names this module does not have are kept but contribute nothing). */
+    /**
+     * For unloading: removes and closes adapter {@code name} without unmerging it or changing what is active (a
+     * merged delta stays in the base weights).
+     */
+    public synchronized void forget(String name) {
+        ModuleAdapter removed = adapters.remove(name);
+        merged.remove(name);
+        active = List.of();
+        publish();
+        if (removed != null) {
+            removed.close();
+        }
+    }
+
+    /** The active adapters {@link #deleteAdapter(String)} would leave; changes nothing. */
+    public synchronized List<String> activeAfterDeleting(String name) {
+        if (!active.contains(name)) {
+            return active;
+        }
+        List<String> rest = new ArrayList<>(active);
+        rest.remove(name);
+        if (rest.isEmpty()) {
+            TreeSet<String> remaining = new TreeSet<>(adapters.keySet());
+            remaining.remove(name);
+            if (!remaining.isEmpty()) {
+                rest.add(remaining.first());
+            }
+        }
+        return List.copyOf(rest);
+    }
+
+    /**
+     * Sets the active adapter names (names this module does not have are kept but contribute nothing); the active
+     * adapters that are not {@linkplain #setFrozen frozen} become trainable, the others frozen (PEFT's
+     * {@code BaseTunerLayer.set_adapter} with the adapter's {@code inference_mode}).
+     */
     public synchronized void setActive(List<String> names) {
         active = List.copyOf(names);
-        for (ModuleAdapter adapter : adapters.values()) {
-            adapter.setTrainable(active.contains(adapter.adapterName()));
-        }
+        applyTrainability();
         publish();
+    }
+
+    /**
+     * Sets the adapters that must not train even when active ({@code inference_mode}, or
+     * {@code set_requires_grad(..., False)}), and applies it.
+     */
+    public synchronized void setFrozen(Set<String> names) {
+        frozen = Set.copyOf(names);
+        applyTrainability();
+    }
+
+    private void applyTrainability() {
+        for (ModuleAdapter adapter : adapters.values()) {
+            String name = adapter.adapterName();
+            adapter.setTrainable(active.contains(name) && !frozen.contains(name));
+        }
     }
 
     /** The active adapter names. */
@@ -119,7 +186,10 @@ public final class TunedModule {
         return Collections.unmodifiableSet(new LinkedHashSet<>(merged));
     }
 
-    /** Merges the named adapter into the base weights (no-op when already merged or absent). */
+    /**
+     * Merges the named adapter into the base weights (no-op when already merged or absent); from then on the module
+     * runs its base layer only.
+     */
     public synchronized void merge(String name, boolean safe) {
         ModuleAdapter adapter = adapters.get(name);
         if (adapter == null || merged.contains(name)) {
@@ -130,22 +200,32 @@ public final class TunedModule {
         publish();
     }
 
-    /** Unmerges every merged adapter, last merged first. */
+    /**
+     * Unmerges every merged adapter, last merged first; an adapter deleted while merged is only forgotten (its delta
+     * stays in the base weights, as in PEFT).
+     */
     public synchronized void unmergeAll() {
         List<String> order = new ArrayList<>(merged);
         Collections.reverse(order);
         for (String name : order) {
-            adapters.get(name).unmerge();
+            ModuleAdapter adapter = adapters.get(name);
+            if (adapter != null) {
+                adapter.unmerge();
+            }
             merged.remove(name);
         }
         publish();
     }
 
+    /**
+     * As PEFT's tuner layers' {@code forward}: a merged module runs its base layer only (its merged weights), even when
+     * other active adapters are not merged; otherwise every active adapter it has adds its delta.
+     */
     private void publish() {
         List<ModuleAdapter> forward = new ArrayList<>();
-        for (String name : active) {
+        for (String name : merged.isEmpty() ? active : List.<String>of()) {
             ModuleAdapter adapter = adapters.get(name);
-            if (adapter != null && !merged.contains(name)) {
+            if (adapter != null) {
                 forward.add(adapter);
             }
         }

@@ -23,9 +23,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA; DoRA on Linear,
- * Conv2d and Embedding from the edge cases), in-process through the Java API: outputs active, disabled and merged, the
- * injected model's parameter names, the adapter state dict, and the saved files byte for byte.
+ * The single-adapter golden cases of PEFT 0.20.0 (LoRA on Linear, Embedding, Conv2d; IA3; AdaLoRA; and the edge
+ * cases DoRA on Linear, Conv2d and Embedding, {@code lora_bias}, a {@code modules_to_save} name that is a suffix of two
+ * modules, an adapter named {@code lora}), in-process through the Java API under the case's adapter name: outputs
+ * active, disabled and merged, the injected model's parameter names, the adapter state dict, and the saved files byte
+ * for byte.
  */
 class GoldenCasesTest extends DjlTestCase {
 
@@ -33,7 +35,8 @@ class GoldenCasesTest extends DjlTestCase {
     @ParameterizedTest
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
-        "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp"})
+        "f1_lora_mlp_regex", "c1_lora_embedding", "c2_lora_conv2d", "d_ia3_mlp", "e_adalora_mlp",
+        "h1_lora_bias", "h2_modules_to_save_suffix", "h7_adapter_named_lora"})
     void reproducesPeft(String caseName, @TempDir Path tmp) throws Exception {
         reproduces(GoldenCase.named(caseName), caseName, tmp);
     }
@@ -54,7 +57,8 @@ class GoldenCasesTest extends DjlTestCase {
         float[] base = GoldenCase.forward(model, input, manager);
         GoldenCase.assertClose(c.expected("expected_output_disabled.safetensors"), base, 1e-5, "base output");
 
-        ModelAdapters adapters = Peft.loadAdapter(model, c.dir());
+        String name = c.json().path("adapter_name").asText(Peft.DEFAULT_ADAPTER);
+        ModelAdapters adapters = Peft.loadAdapter(model, c.dir(), name);
 
         GoldenCase.assertClose(c.expected("expected_output.safetensors"), GoldenCase.forward(model, input, manager),
                 1e-5, caseName + " active");
@@ -81,7 +85,7 @@ class GoldenCasesTest extends DjlTestCase {
         assertEquals(c.lines("injected_state_dict_keys.txt"), describe(PeftStateDicts.namedParameters(adapters)),
                 "injected model's parameter names");
 
-        Map<String, NDArray> stateDict = Peft.getStateDict(model);
+        Map<String, NDArray> stateDict = Peft.getStateDict(model, name);
         List<String> keys = new ArrayList<>();
         stateDict.forEach((k, v) -> keys.add(k + "\t" + shape(v)));
         assertEquals(c.lines("keys.txt"), keys, "adapter state dict keys");
@@ -90,7 +94,7 @@ class GoldenCasesTest extends DjlTestCase {
             assertArrayEquals(golden.get(e.getKey()).toFloatArray(), e.getValue().toFloatArray(), 0f, e.getKey());
         }
 
-        Peft.saveAdapter(model, tmp);
+        Peft.saveAdapter(model, tmp, name);
         assertArrayEquals(Files.readAllBytes(c.file("adapter_model.safetensors")),
                 Files.readAllBytes(tmp.resolve("adapter_model.safetensors")), "adapter_model.safetensors bytes");
         assertEquals(Files.readString(c.file("adapter_config.json")),

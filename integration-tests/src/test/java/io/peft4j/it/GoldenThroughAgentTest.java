@@ -26,11 +26,17 @@ class GoldenThroughAgentTest {
 
     private static final double TOLERANCE = 1e-5;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String PEFT_MODEL_PREFIX = "base_model.model.";
+
+    private static String unprefixed(String module) {
+        return module.startsWith(PEFT_MODEL_PREFIX) ? module.substring(PEFT_MODEL_PREFIX.length()) : module;
+    }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"a_lora_dummy", "b1_lora_mlp", "b2_lora_mlp_rslora", "b3_lora_mlp_bias_all",
         "b4_lora_mlp_bias_lora_only", "b5_lora_mlp_rank_alpha_pattern", "b6_lora_mlp_modules_to_save",
-        "f1_lora_mlp_regex"})
+        "f1_lora_mlp_regex", "h1_lora_bias", "h2_modules_to_save_suffix", "h3_saved_pretrained_prefix",
+        "h7_adapter_named_lora"})
     void adapterFromGoldenDirectoryReproducesPeftOutput(String caseName) throws IOException {
         assertReproducesPeft(caseName, "golden/" + caseName);
     }
@@ -46,16 +52,17 @@ class GoldenThroughAgentTest {
         Path caseDir = ItEnvironment.goldenCase(caseName);
         Path work = ItEnvironment.freshWorkDir(workName);
         Path output = work.resolve("output.safetensors");
+        JsonNode caseJson = JSON.readTree(caseDir.resolve("case.json").toFile());
+        String adapterName = caseJson.path("adapter_name").asText("default");
 
         ForkedJvm.Result run = ItEnvironment.application("GoldenApp")
-                .javaagent(ItEnvironment.agentJar(), "adapter=" + caseDir)
+                .javaagent(ItEnvironment.agentJar(), "adapter=" + caseDir
+                        + ("default".equals(adapterName) ? "" : ",name=" + adapterName))
                 .args(caseDir, output)
                 .run(work, "agent");
 
         assertEquals(0, run.exitCode(), run::describe);
         assertTrue(Files.isRegularFile(output), () -> "no output written\n" + run.describe());
-        JsonNode caseJson = JSON.readTree(caseDir.resolve("case.json").toFile());
-        String adapterName = caseJson.path("adapter_name").asText("default");
         Map<String, String> logged = AgentLog.scalingByModule(run.output(), adapterName);
 
         List<Executable> checks = new ArrayList<>();
@@ -63,12 +70,15 @@ class GoldenThroughAgentTest {
         checks.add(() -> TensorAssertions.assertClose(
                 Safetensors.read(caseDir.resolve("expected_output.safetensors")).get("output"),
                 Safetensors.read(output).get("output"), TOLERANCE, caseName + " output with adapter"));
+        // PeftModel (h3) names its modules base_model.model.<path>; the application's model has the plain paths
         TreeSet<String> expectedModules = new TreeSet<>();
-        caseJson.path("tuner_layers").fieldNames().forEachRemaining(expectedModules::add);
+        caseJson.path("tuner_layers").fieldNames().forEachRemaining(m -> expectedModules.add(unprefixed(m)));
         checks.add(() -> assertEquals(expectedModules, new TreeSet<>(logged.keySet()),
                 () -> "modules named in the agent's 'injected' log lines\n" + run.describe()));
+        JsonNode scaling = caseJson.path("scaling");
         for (String module : expectedModules) {
-            double expected = caseJson.path("scaling").path(module).path(adapterName).asDouble(Double.NaN);
+            JsonNode byAdapter = scaling.has(module) ? scaling.path(module) : scaling.path(PEFT_MODEL_PREFIX + module);
+            double expected = byAdapter.path(adapterName).asDouble(Double.NaN);
             checks.add(() -> {
                 String printed = logged.get(module);
                 assertTrue(printed != null, () -> "no 'injected ... into '" + module + "'' line\n" + run.describe());

@@ -79,6 +79,36 @@ class NamedAdaptersThroughAgentTest {
                 });
     }
 
+    /**
+     * PEFT's less-trodden paths with two adapters, injected in order as {@code adapter.NAME} options: h5 (adapters
+     * {@code de} and {@code default}, where a substring rule confuses their tensors) and h6 (a second IA3 adapter,
+     * which keeps the layers' feed-forward choice of the first).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"h5_two_adapters_prefix_names, de, default", "h6_ia3_second_adapter_ff, default, other"})
+    void twoAdapterEdgeCasesReproducePeftOutput(String caseName, String first, String second) throws IOException {
+        Path caseDir = ItEnvironment.goldenCase(caseName);
+        Path work = ItEnvironment.freshWorkDir("named-adapters/" + caseName);
+        Path output = work.resolve("output.safetensors");
+        String options = "adapter." + first + "=" + caseDir.resolve(first) + ",adapter." + second + "="
+                + caseDir.resolve(second);
+        ForkedJvm.Result run = ItEnvironment.application("GoldenApp")
+                .javaagent(ItEnvironment.agentJar(), options)
+                .args(caseDir, output)
+                .run(work, "agent");
+        assertEquals(0, run.exitCode(), run::describe);
+        assertAll(caseName,
+                () -> AgentLog.assertNoErrors(run),
+                () -> TensorAssertions.assertClose(
+                        Safetensors.read(caseDir.resolve("expected_output_as_injected.safetensors")).get("output"),
+                        Safetensors.read(output).get("output"), TOLERANCE, caseName + " output as injected"),
+                () -> {
+                    Set<String> adapters = new TreeSet<>();
+                    AgentLog.injectedLines(run.output()).forEach(line -> adapters.add(line.adapter()));
+                    assertEquals(new TreeSet<>(Set.of(first, second)), adapters, run::describe);
+                });
+    }
+
     @Test
     void activatingAnUnknownAdapterStopsWithStatus78NamingIt() {
         Path caseDir = ItEnvironment.goldenCase("g_two_adapters");

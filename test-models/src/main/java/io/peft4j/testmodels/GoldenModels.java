@@ -19,7 +19,10 @@ import java.util.Map;
 /** Builds the DJL twin of a golden case's model by its PyTorch class name ({@code case.json} "model"). */
 public final class GoldenModels {
 
-    /** The model names {@link #build(String)} knows, as written in {@code case.json}. */
+    /**
+     * The model names {@link #build(String)} knows, as written in {@code case.json}; {@link #build(String, Path)}
+     * also builds {@code ClsMLP} (a DistilBERT-style classifier) from a case's sizes.
+     */
     public static final List<String> NAMES = List.of("DummyModel", "MLP", "ConvNet");
 
     private GoldenModels() {}
@@ -46,6 +49,9 @@ public final class GoldenModels {
             case "ConvNet":
                 return new ConvNet((int) w.get("conv1.weight")[0], (int) w.get("conv2.weight")[0],
                         (int) w.get("head.weight")[0], new Shape(in));
+            case "ClsMLP":
+                return Mlp.classifier((int) w.get("fc1.weight")[1], (int) w.get("fc1.weight")[0],
+                        (int) w.get("pre_classifier.weight")[0], (int) w.get("classifier.weight")[0]);
             default:
                 return build(modelName);
         }

@@ -47,12 +47,30 @@ public final class Mlp extends TwinBlock {
      * @param outFeatures the width of head
      */
     public Mlp(int inFeatures, int hidden1, int hidden2, int outFeatures) {
+        this(inFeatures, hidden1, hidden2, outFeatures, "fc2", "head");
+    }
+
+    private Mlp(int inFeatures, int hidden1, int hidden2, int outFeatures, String fc2Name, String headName) {
         this.inFeatures = inFeatures;
         fc1 = addChildBlock("fc1", Linear.builder().setUnits(hidden1).build());
         relu1 = addChildBlock("relu1", Activation.reluBlock());
-        fc2 = addChildBlock("fc2", Linear.builder().setUnits(hidden2).build());
+        fc2 = addChildBlock(fc2Name, Linear.builder().setUnits(hidden2).build());
         relu2 = addChildBlock("relu2", Activation.reluBlock());
-        head = addChildBlock("head", Linear.builder().setUnits(outFeatures).build());
+        head = addChildBlock(headName, Linear.builder().setUnits(outFeatures).build());
+    }
+
+    /**
+     * DJL twin of the golden {@code ClsMLP}, a classifier laid out as DistilBERT's head: {@code fc1 -> relu1 ->
+     * pre_classifier -> relu2 -> classifier}.
+     *
+     * @param inFeatures the input width (only used for {@link #sampleInputShape()})
+     * @param hidden1 the width of fc1
+     * @param hidden2 the width of pre_classifier
+     * @param outFeatures the width of classifier
+     * @return the classifier, uninitialized
+     */
+    public static Mlp classifier(int inFeatures, int hidden1, int hidden2, int outFeatures) {
+        return new Mlp(inFeatures, hidden1, hidden2, outFeatures, "pre_classifier", "classifier");
     }
 
     /** {@inheritDoc} */
