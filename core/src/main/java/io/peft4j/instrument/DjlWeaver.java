@@ -40,7 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@link TrainingHooks#beforeBackward} may replace the loss, {@link TrainingHooks#afterBackward} runs before
  *       each return;</li>
  *   <li>PyTorch's {@code PtModel.load(Path, String, Map)}: {@link ModelHooks#beforeModelLoad} may replace the
- *       options, {@link ModelHooks#modelLoaded} runs before each return (also after {@code load(InputStream,
+ *       options, {@link ModelHooks#modelLoaded} runs before each return (also of {@code load(InputStream,
  *       boolean)}).</li>
  * </ul>
  *
@@ -521,13 +521,13 @@ final class DjlWeaver implements ClassFileTransformer {
 
     /**
      * {@code PtModel.load(Path, String, Map)}: {@code options = beforeModelLoad(this, options)} at the start; and
-     * {@code modelLoaded(this)} before each return of it and of {@code load(InputStream, boolean)}.
+     * {@code modelLoaded(this, "loaded")} before each return of it and of {@code load(InputStream, boolean)}.
      */
-    private static final class ModelLoad extends MethodVisitor {
+    private static final class ModelLoad extends AtReturn {
         private final boolean withOptions;
 
         ModelLoad(MethodVisitor mv, boolean withOptions) {
-            super(Opcodes.ASM9, mv);
+            super(mv, "modelLoaded", "loaded");
             this.withOptions = withOptions;
         }
 
@@ -542,21 +542,6 @@ final class DjlWeaver implements ClassFileTransformer {
                 super.visitTypeInsn(Opcodes.CHECKCAST, "java/util/Map");
                 super.visitVarInsn(Opcodes.ASTORE, 3);
             }
-        }
-
-        @Override
-        public void visitInsn(int opcode) {
-            if (opcode == Opcodes.RETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, 0);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "modelLoaded", "(" + OBJECT + ")V",
-                        false);
-            }
-            super.visitInsn(opcode);
-        }
-
-        @Override
-        public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(maxStack + 2, maxLocals);
         }
     }
 }

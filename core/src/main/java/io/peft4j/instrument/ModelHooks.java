@@ -99,8 +99,10 @@ public final class ModelHooks {
     /**
      * Woven before PyTorch's {@code PtModel.load} returns: tells the listener (which merges adapters into a traced
      * model), then restores the parameter state the application asked for. Only {@link InjectionFailure} escapes.
+     *
+     * @param event what happened ({@code loaded})
      */
-    public static void modelLoaded(Object model) {
+    public static void modelLoaded(Object model, String event) {
         try {
             ModelLifecycleListener l = listener;
             if (l != null && !TracedLoading.isPeft4jLoad()) {
