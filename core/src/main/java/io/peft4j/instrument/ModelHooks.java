@@ -4,11 +4,14 @@ import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
 import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.AdapterSelection;
+import io.peft4j.tuner.AdapterSelectionException;
 import io.peft4j.tuner.ModelAdapters;
 
 /**
  * What the woven lifecycle hooks call: tracks the outermost forward per thread and forwards model events to the
- * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} escapes to the application.
+ * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} and {@link AdapterSelectionException} (a
+ * thread's adapter selection the model cannot run) escape to the application.
  */
 public final class ModelHooks {
 
@@ -47,7 +50,15 @@ public final class ModelHooks {
             if (adapters != null) {
                 adapters.beginForward();
                 pass.held = adapters;
+                AdapterSelection selection = AdapterSelection.current();
+                if (selection != null) {
+                    adapters.checkSelection(selection);
+                }
             }
+        } catch (AdapterSelectionException e) {
+            // A thread asked for adapters this model cannot run: the pass must not run with others.
+            exitForward();
+            throw e;
         } catch (Throwable t) {
             AdviceErrors.record("starting a forward pass", t);
         }
