@@ -8,6 +8,7 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.instrument.RequestHooks;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.tuner.AdapterRegistry;
@@ -124,6 +125,7 @@ final class AgentStarter {
                 options.failOnError(), models, premain ? onFirstModel : null);
         control[0] = new AdapterControl(injector, models, injector, options.adapterRoot(), options.dumpDir());
         ModelHooks.setListener(injector);
+        RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
         System.setProperty(STARTED_PROPERTY, how);
         if (!premain && options.jmx()) {
             JmxRegistration.register(new AdaptersBean(control[0], () -> describe(models)));

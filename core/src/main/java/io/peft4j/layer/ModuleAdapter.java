@@ -81,6 +81,15 @@ public interface ModuleAdapter {
         return n;
     }
 
+    /** Bytes the adapter's parameters take (elements times the size of their data type). */
+    default long memoryBytes() {
+        long n = 0;
+        for (Parameter p : parameters().values()) {
+            n += p.getArray().getShape().size() * p.getArray().getDataType().getNumOfBytes();
+        }
+        return n;
+    }
+
     /** Releases the adapter's native arrays. */
     default void close() {
         for (Parameter p : parameters().values()) {

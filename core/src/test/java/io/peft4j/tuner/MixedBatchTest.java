@@ -175,7 +175,7 @@ class MixedBatchTest extends DjlTestCase {
                 for (int k = 0; k < b.length; k++) {
                     diff = Math.max(diff, Math.abs(b[k] - alone[k]));
                 }
-                assertTrue(diff > 1e-3, what + ": adapter " + routing.get(i) + " changes its row");
+                assertTrue(diff > 1e-5, what + ": adapter " + routing.get(i) + " changes its row");
             }
         }
     }
