@@ -98,7 +98,8 @@ public final class RequestHooks {
     }
 
     private static Object select(Object predictor, Object inputs) throws ReflectiveOperationException {
-        if (!(inputs instanceof List) || ((List<?>) inputs).isEmpty() || !(((List<?>) inputs).get(0) instanceof Input)) {
+        if (!(inputs instanceof List) || ((List<?>) inputs).isEmpty()
+                || !(((List<?>) inputs).get(0) instanceof Input)) {
             return NONE;
         }
         List<?> list = (List<?>) inputs;
