@@ -35,7 +35,7 @@ class AdapterConfigRoundTripTest {
     void findsAllGoldenConfigs() {
         List<String> names = goldenConfigs().stream().map(p -> GoldenFiles.dir().relativize(p).toString())
                 .collect(Collectors.toList());
-        assertEquals(14, names.size(), names::toString);
+        assertEquals(22, names.size(), names::toString);
         assertTrue(names.contains("g_two_adapters/default/adapter_config.json"));
         assertTrue(names.contains("g_two_adapters/other/adapter_config.json"));
     }
