@@ -15,6 +15,7 @@ import io.peft4j.traced.TorchScriptMerge;
 import io.peft4j.traced.TracedModel;
 import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.AdapterSelection;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.TunedModule;
 
@@ -73,6 +74,42 @@ public final class Peft {
     /** The adapters of {@code model}, if any were injected. */
     public static Optional<ModelAdapters> adapters(Block model) {
         return Optional.ofNullable(AdapterRegistry.model(model));
+    }
+
+    /**
+     * Runs this thread's forward passes with {@code names} instead of the model's active adapters until the returned
+     * scope is closed (their deltas add up, as with {@code set_adapter}); no name, {@code "none"} or an empty name
+     * means the base model. Only the current thread is affected and no lock is taken: threads serving different
+     * adapters run concurrently on one model. Scopes nest; closing one restores the previous selection.
+     *
+     * <pre>{@code
+     * try (var scope = Peft.useAdapters("tenantA")) {
+     *     Classifications out = predictor.predict(image);
+     * }
+     * }</pre>
+     *
+     * A forward pass naming an adapter the model does not have, or running while adapters are merged, fails with
+     * {@link io.peft4j.tuner.AdapterSelectionException}.
+     */
+    public static AdapterSelection useAdapters(String... names) {
+        return AdapterSelection.open(List.of(names));
+    }
+
+    /** {@link #useAdapters(String...)} with a list. */
+    public static AdapterSelection useAdapters(List<String> names) {
+        return AdapterSelection.open(names);
+    }
+
+    /**
+     * A mixed batch, PEFT's {@code adapter_names}: row {@code i} (first axis of every tuned module's input) of this
+     * thread's forward passes runs with adapter {@code rows.get(i)} ({@value AdapterSelection#BASE}, {@code "none"} or
+     * empty for the base model) until the returned scope is closed. Every tuned module gathers each adapter's rows,
+     * runs that adapter on them and writes them back (LoRA on Linear, Embedding and Conv, DoRA, IA3). Refused as in
+     * PEFT, with {@link io.peft4j.tuner.AdapterSelectionException}: in training mode, with merged adapters, with an
+     * unknown adapter, or when the batch size differs from {@code rows.size()}.
+     */
+    public static AdapterSelection useAdapterPerRow(List<String> rows) {
+        return AdapterSelection.perRow(rows);
     }
 
     /** The state dict of adapter {@value #DEFAULT_ADAPTER}. */

@@ -62,7 +62,7 @@ public final class AdapterControl {
 
     /** One adapter of one model (a row of {@code Adapters}). */
     public record AdapterRow(String model, String name, String type, boolean active, boolean enabled, boolean merged,
-            long parameterCount, double l2Norm) {}
+            long parameterCount, double l2Norm, long memoryBytes) {}
 
     /**
      * Creates the control.
@@ -135,6 +135,7 @@ public final class AdapterControl {
                 boolean enabled = model.adaptersEnabled();
                 for (String name : model.adapterNames()) {
                     long count = 0;
+                    long bytes = 0;
                     double squares = 0;
                     boolean merged = false;
                     boolean unmerged = false;
@@ -144,6 +145,7 @@ public final class AdapterControl {
                             continue;
                         }
                         count += a.parameterCount();
+                        bytes += a.memoryBytes();
                         for (Parameter p : a.parameters().values()) {
                             squares += sumOfSquares(p);
                         }
@@ -154,7 +156,7 @@ public final class AdapterControl {
                         }
                     }
                     rows.add(new AdapterRow(id, name, model.config(name).peftType().jsonName(), active.contains(name),
-                            enabled, merged && !unmerged, count, Math.sqrt(squares)));
+                            enabled, merged && !unmerged, count, Math.sqrt(squares), bytes));
                 }
             }
             rows.addAll(traced.adapters());

@@ -9,6 +9,7 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.instrument.RequestHooks;
 import io.peft4j.log.PeftLog;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.traced.TracedLoading;
@@ -133,6 +134,7 @@ final class AgentStarter {
                 options.failOnError(), models, premain ? registerJmx : null);
         ModelHooks.setListener(injector);
         TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
+        RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
         System.setProperty(STARTED_PROPERTY, how);
         if (!premain && registerJmx != null) {
             registerJmx.run();

@@ -61,14 +61,16 @@ final class TracedControl {
             for (String name : model.adapterNames()) {
                 TracedAdapter a = model.adapter(name);
                 double squares = 0;
+                long bytes = 0;
                 for (NDArray t : a.stateDict().values()) {
+                    bytes += t.size() * t.getDataType().getNumOfBytes();
                     for (float v : TensorArrays.fromNDArray(t).toFloatArray()) {
                         squares += (double) v * v;
                     }
                 }
                 rows.add(new AdapterControl.AdapterRow(id(model), name, a.config().peftType().jsonName(),
                         active.contains(name), model.adaptersEnabled(), active.contains(name) && model.isMerged(),
-                        a.parameterCount(), Math.sqrt(squares)));
+                        a.parameterCount(), Math.sqrt(squares), bytes));
             }
         }
         return rows;

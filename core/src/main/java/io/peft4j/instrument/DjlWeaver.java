@@ -36,6 +36,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code Trainer}: constructors and {@code initialize} ({@link ModelHooks#trainerEvent}), {@code step()}
  *       before and after, {@code close()} before ({@link ModelHooks#trainerEventQuietly});</li>
  *   <li>{@code Predictor}'s 4-argument constructor: {@link ModelHooks#modelInUse};</li>
+ *   <li>{@code Predictor.batchPredict(List)} (which {@code predict} calls): {@link RequestHooks#enterBatch} before,
+ *       {@link RequestHooks#exitBatch} after, also when it throws;</li>
  *   <li>{@code backward(NDArray)} of every class implementing {@code GradientCollector}:
  *       {@link TrainingHooks#beforeBackward} may replace the loss, {@link TrainingHooks#afterBackward} runs before
  *       each return;</li>
@@ -199,7 +201,7 @@ final class DjlWeaver implements ClassFileTransformer {
             switch (owner) {
                 case BLOCK:
                     if ("forward".equals(name) && args.length == 4) {
-                        return new BlockForward(mv, owner, args);
+                        return new BlockForward(mv, owner, args, "ModelHooks", "enterForward", 0, "exitForward");
                     }
                     if ("getParameters".equals(name) && args.length == 0) {
                         return new GetParameters(mv);
@@ -223,6 +225,10 @@ final class DjlWeaver implements ClassFileTransformer {
                     }
                     return mv;
                 case PREDICTOR:
+                    if ("batchPredict".equals(name) && args.length == 1 && "java/util/List".equals(
+                            args[0].getInternalName())) {
+                        return new BlockForward(mv, owner, args, "RequestHooks", "enterBatch", 1, "exitBatch");
+                    }
                     return "<init>".equals(name) && args.length == 4 ? new PredictorCreated(mv) : mv;
                 case PT_MODEL:
                     return "load".equals(name) && (MODEL_LOAD.equals(descriptor) || STREAM_LOAD.equals(descriptor))
@@ -277,13 +283,25 @@ final class DjlWeaver implements ClassFileTransformer {
         }
     }
 
-    /** {@code enterForward(this)}; {@code exitForward()} before each return and when the body throws. */
+    /**
+     * {@code enterForward(this)}; {@code exitForward()} before each return and when the body throws. Also
+     * {@code Predictor.batchPredict}: {@code RequestHooks.enterBatch(this, inputs)} and {@code exitBatch()}.
+     */
     private static final class BlockForward extends MethodVisitor {
         private final Object[] locals;
         private final Label start = new Label();
+        private final String hooks;
+        private final String enter;
+        private final int enterArgs;
+        private final String exit;
 
-        BlockForward(MethodVisitor mv, String owner, Type[] args) {
+        BlockForward(MethodVisitor mv, String owner, Type[] args, String hooks, String enter, int enterArgs,
+                String exit) {
             super(Opcodes.ASM9, mv);
+            this.hooks = HOOKS + hooks;
+            this.enter = enter;
+            this.enterArgs = enterArgs;
+            this.exit = exit;
             java.util.List<Object> list = new java.util.ArrayList<>();
             list.add(owner);
             for (Type t : args) {
@@ -299,7 +317,10 @@ final class DjlWeaver implements ClassFileTransformer {
         public void visitCode() {
             super.visitCode();
             super.visitVarInsn(Opcodes.ALOAD, 0);
-            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "enterForward", "(" + OBJECT + ")V",
+            for (int i = 1; i <= enterArgs; i++) {
+                super.visitVarInsn(Opcodes.ALOAD, i);
+            }
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, hooks, enter, "(" + OBJECT.repeat(1 + enterArgs) + ")V",
                     false);
             super.visitLabel(start);
         }
@@ -307,7 +328,7 @@ final class DjlWeaver implements ClassFileTransformer {
         @Override
         public void visitInsn(int opcode) {
             if (isReturn(opcode)) {
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "exitForward", "()V", false);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, hooks, exit, "()V", false);
             }
             super.visitInsn(opcode);
         }
@@ -320,9 +341,9 @@ final class DjlWeaver implements ClassFileTransformer {
             super.visitTryCatchBlock(start, end, handler, "java/lang/Throwable");
             super.visitLabel(handler);
             super.visitFrame(Opcodes.F_NEW, locals.length, locals, 1, new Object[] {"java/lang/Throwable"});
-            super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ModelHooks", "exitForward", "()V", false);
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, hooks, exit, "()V", false);
             super.visitInsn(Opcodes.ATHROW);
-            super.visitMaxs(Math.max(maxStack, 1) + 2, maxLocals);
+            super.visitMaxs(Math.max(maxStack, 1 + enterArgs) + 2, maxLocals);
         }
     }
 

@@ -3,14 +3,16 @@ package io.peft4j.instrument;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
 import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.AdapterSelectionException;
 import io.peft4j.tuner.TunedModule;
 
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * What the calls woven into DJL's forward run: finds the tuned-module record of a block (one map lookup, {@code null}
- * for blocks without adapters) and lets it rewrite the input and output. Never throws: errors are counted in
- * {@link AdviceErrors} and the block's own result is used.
+ * What the forward advice calls: finds the tuned-module record of a block (one map lookup, {@code null} for blocks
+ * without adapters) and lets it rewrite the input and output. Throws only {@link AdapterSelectionException} (a
+ * thread's adapter selection this pass cannot run); other errors are counted in {@link AdviceErrors} and the block's
+ * own result is used.
  */
 public final class ForwardHooks {
 
@@ -32,6 +34,8 @@ public final class ForwardHooks {
     public static Object before(Object module, Object store, Object inputs, boolean training) {
         try {
             return ((TunedModule) module).beforeForward((ParameterStore) store, (NDList) inputs, training);
+        } catch (AdapterSelectionException e) {
+            throw e;
         } catch (Throwable t) {
             AdviceErrors.record("preparing the input of '" + ((TunedModule) module).path() + "'", t);
             return inputs;
@@ -44,6 +48,8 @@ public final class ForwardHooks {
         try {
             return ((TunedModule) module).afterForward((ParameterStore) store, (NDList) inputs, training,
                     (NDList) output);
+        } catch (AdapterSelectionException e) {
+            throw e;
         } catch (Throwable t) {
             AdviceErrors.record("adding the adapters of '" + ((TunedModule) module).path() + "'", t);
             return output;

@@ -7,11 +7,14 @@ import io.peft4j.traced.TracedLoading;
 import io.peft4j.traced.TracedModel;
 import io.peft4j.traced.TracedModels;
 import io.peft4j.tuner.AdapterRegistry;
+import io.peft4j.tuner.AdapterSelection;
+import io.peft4j.tuner.AdapterSelectionException;
 import io.peft4j.tuner.ModelAdapters;
 
 /**
  * What the woven lifecycle hooks call: tracks the outermost forward per thread and forwards model events to the
- * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} escapes to the application.
+ * registered {@link ModelLifecycleListener}. Only {@link InjectionFailure} and {@link AdapterSelectionException} (a
+ * thread's adapter selection the model cannot run) escape to the application.
  */
 public final class ModelHooks {
 
@@ -51,12 +54,20 @@ public final class ModelHooks {
             if (adapters != null) {
                 adapters.beginForward();
                 pass.held = adapters;
+                AdapterSelection selection = AdapterSelection.current();
+                if (selection != null) {
+                    adapters.checkSelection(selection);
+                }
             }
             TracedModel traced = TracedModels.of(block);
             if (traced != null) {
                 traced.beginForward();
                 pass.heldTraced = traced;
             }
+        } catch (AdapterSelectionException e) {
+            // A thread asked for adapters this model cannot run: the pass must not run with others.
+            exitForward();
+            throw e;
         } catch (Throwable t) {
             AdviceErrors.record("starting a forward pass", t);
         }

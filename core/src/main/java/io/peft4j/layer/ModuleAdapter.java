@@ -37,6 +37,17 @@ public interface ModuleAdapter {
      */
     NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training);
 
+    /**
+     * Whether {@link #beforeForward} and {@link #afterForward} are row-wise: row {@code i} (first axis) of their result
+     * depends only on row {@code i} of the input and the base output, so that a mixed batch may run them on the rows
+     * of this adapter only (gathered into a sub-batch, the result written back into those rows). True for LoRA on
+     * Linear/Embedding/Conv, DoRA and IA3; an adapter that mixes rows returns {@code false} and is refused in mixed
+     * batches.
+     */
+    default boolean rowWise() {
+        return true;
+    }
+
     /** Folds the adapter into the base weights; with {@code safe}, refuses (and changes nothing) on NaN/Inf. */
     void merge(boolean safe);
 
@@ -66,6 +77,15 @@ public interface ModuleAdapter {
         long n = 0;
         for (Parameter p : parameters().values()) {
             n += p.getArray().getShape().size();
+        }
+        return n;
+    }
+
+    /** Bytes the adapter's parameters take (elements times the size of their data type). */
+    default long memoryBytes() {
+        long n = 0;
+        for (Parameter p : parameters().values()) {
+            n += p.getArray().getShape().size() * p.getArray().getDataType().getNumOfBytes();
         }
         return n;
     }

@@ -311,10 +311,12 @@ final class AdapterInjection {
     /** One line per module with the layer's settings, then the adapter's size against the base model's. */
     void log(AdapterConfig config, String name, List<TunedModule> modules) {
         long total = 0;
+        long bytes = 0;
         for (TunedModule module : modules) {
             ModuleAdapter adapter = module.adapter(name);
             long count = adapter.parameterCount();
             total += count;
+            bytes += adapter.memoryBytes();
             LOG.info("injected {} adapter '{}' into '{}' ({}): {}, trainable parameters={}", adapter.adapterType(),
                     name, module.path(), BlockShapes.describe(module.block()), adapter.describe(), count);
         }
@@ -325,9 +327,9 @@ final class AdapterInjection {
                 base += p.getValue().getArray().getShape().size();
             }
         }
-        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {})", name,
+        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {}), {} bytes", name,
                 config.peftType().jsonName(), modules.size(), total,
-                String.format(Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base);
+                String.format(Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base, bytes);
     }
 
     private Set<Parameter> adapterParameters() {

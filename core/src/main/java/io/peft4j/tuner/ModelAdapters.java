@@ -153,6 +153,40 @@ public final class ModelAdapters {
         configs.put(name, config);
     }
 
+    /**
+     * Checks a thread's {@link AdapterSelection} against this model at the start of a forward pass, as PEFT's
+     * {@code _enable_peft_forward_hooks}: every named adapter exists, no adapter is merged, and no selected adapter
+     * keeps {@code modules_to_save} copies other than the active one (the copies follow the model's active set).
+     *
+     * @throws AdapterSelectionException otherwise
+     */
+    public synchronized void checkSelection(AdapterSelection selection) {
+        java.util.TreeSet<String> unknown = new java.util.TreeSet<>(selection.adapterNames());
+        unknown.removeAll(configs.keySet());
+        if (!unknown.isEmpty()) {
+            throw new AdapterSelectionException("Trying to infer with non-existing adapter(s): "
+                    + String.join(", ", unknown) + " (adapters of this model: " + configs.keySet() + ")");
+        }
+        for (TunedModule module : tuned.values()) {
+            if (!module.merged().isEmpty()) {
+                throw new AdapterSelectionException(selection.isPerRow()
+                        ? "Cannot pass `adapter_names` when there are merged adapters, please call `unmerge_adapter`"
+                        + " first. (merged " + module.merged() + " into '" + module.path() + "')"
+                        : "Cannot select adapters per thread (" + selection + ") when there are merged adapters, "
+                        + "please unmerge first (merged " + module.merged() + " into '" + module.path() + "')");
+            }
+        }
+        for (SavedModule module : saved.values()) {
+            for (String name : selection.adapterNames()) {
+                if (module.adapters().contains(name) && !name.equals(module.activeCopy())) {
+                    throw new AdapterSelectionException("adapter '" + name + "' has its own copy of '" + module.path()
+                            + "' (modules_to_save), which follows the model's active adapters only: activate it "
+                            + "instead of selecting it per thread or per row");
+                }
+            }
+        }
+    }
+
     /** The active adapter names. */
     public synchronized List<String> activeAdapters() {
         return active;

@@ -2,6 +2,8 @@ package io.peft4j.tuner;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
@@ -37,13 +39,28 @@ public final class TunedModule {
     private List<String> active = List.of();
     private Set<String> frozen = Set.of();
     private boolean disabled;
-    private volatile State state = new State(List.of(), false, new PairList<>());
+    private volatile State state = new State(List.of(), false, new PairList<>(), Map.of(), false);
 
     /**
-     * What readers on other threads see, fixed per change: the adapters that take part in a forward pass, and every
-     * adapter's parameters for {@code getParameters()}.
+     * What readers on other threads see, fixed per change: the adapters that take part in a forward pass, every
+     * adapter's parameters for {@code getParameters()}, every adapter by name and whether any is merged (for the
+     * per-thread selections of {@link AdapterSelection}).
      */
-    record State(List<ModuleAdapter> forward, boolean disabled, PairList<String, Parameter> parameters) {}
+    record State(List<ModuleAdapter> forward, boolean disabled, PairList<String, Parameter> parameters,
+            Map<String, ModuleAdapter> all, boolean merged) {
+
+        /** The adapters of {@code names} this module has, in the order of {@code names}. */
+        List<ModuleAdapter> select(List<String> names) {
+            List<ModuleAdapter> out = new ArrayList<>(names.size());
+            for (String name : names) {
+                ModuleAdapter adapter = all.get(name);
+                if (adapter != null) {
+                    out.add(adapter);
+                }
+            }
+            return out;
+        }
+    }
 
     /** Creates the record for {@code block} at {@code path}. */
     public TunedModule(String path, Block block) {
@@ -233,33 +250,49 @@ public final class TunedModule {
         for (ModuleAdapter adapter : adapters.values()) {
             adapter.parameters().forEach(parameters::add);
         }
-        state = new State(List.copyOf(forward), disabled, parameters);
+        state = new State(List.copyOf(forward), disabled, parameters, Map.copyOf(adapters), !merged.isEmpty());
     }
 
-    /** Called before the base forward: lets adapters rewrite the input. */
+    /**
+     * Called before the base forward: lets adapters rewrite the input. With a per-thread {@link AdapterSelection},
+     * the selected adapters take part instead of the active ones (every row, or each its rows).
+     */
     public NDList beforeForward(ParameterStore store, NDList inputs, boolean training) {
         State s = state;
-        if (s.disabled() || s.forward().isEmpty()) {
+        AdapterSelection selection = AdapterSelection.current();
+        if (s.disabled() || (selection == null && s.forward().isEmpty())) {
             return inputs;
         }
+        if (selection != null) {
+            check(selection, s, inputs.head(), training);
+            if (selection.isPerRow()) {
+                return beforeForwardPerRow(store, inputs, training, selection, s);
+            }
+        }
         NDList current = inputs;
-        for (ModuleAdapter adapter : s.forward()) {
+        for (ModuleAdapter adapter : selection == null ? s.forward() : s.select(selection.names())) {
             current = adapter.beforeForward(store, current, training);
         }
         return current;
     }
 
-    /** Called after the base forward: adds the active adapters' deltas to the output. */
+    /** Called after the base forward: adds the active (or selected) adapters' deltas to the output. */
     public NDList afterForward(ParameterStore store, NDList inputs, boolean training, NDList output) {
         State s = state;
-        if (s.disabled() || s.forward().isEmpty()) {
+        AdapterSelection selection = AdapterSelection.current();
+        if (s.disabled() || (selection == null && s.forward().isEmpty())) {
             return output;
         }
         NDArray x = inputs.head();
         NDArray y = output.head();
         NDArray result = y;
-        for (ModuleAdapter adapter : s.forward()) {
-            result = adapter.afterForward(store, x, result, training);
+        if (selection != null && selection.isPerRow()) {
+            check(selection, s, x, training);
+            result = afterForwardPerRow(store, x, y, training, selection, s);
+        } else {
+            for (ModuleAdapter adapter : selection == null ? s.forward() : s.select(selection.names())) {
+                result = adapter.afterForward(store, x, result, training);
+            }
         }
         if (result == y) {
             return output;
@@ -269,6 +302,96 @@ public final class TunedModule {
             replaced.add(output.get(i));
         }
         return replaced;
+    }
+
+    /**
+     * PEFT's {@code _check_forward_args} for one module: the per-row list covers the batch, no mixed batch while
+     * training, no selection while adapters are merged, adapters that can run on a subset of rows.
+     */
+    private void check(AdapterSelection selection, State s, NDArray x, boolean training) {
+        if (s.merged()) {
+            throw new AdapterSelectionException(selection.isPerRow()
+                    ? "Cannot pass `adapter_names` when there are merged adapters, please call `unmerge_adapter` first."
+                    + " (module '" + path + "')"
+                    : "Cannot select adapters per thread (" + selection + ") when there are merged adapters, please "
+                    + "unmerge first (module '" + path + "')");
+        }
+        if (!selection.isPerRow()) {
+            return;
+        }
+        if (training) {
+            throw new AdapterSelectionException("Cannot pass `adapter_names` when the model is in training mode.");
+        }
+        long batch = x.getShape().dimension() == 0 ? 1 : x.getShape().get(0);
+        if (batch != selection.rows().size()) {
+            throw new AdapterSelectionException("Length of `adapter_names` should be the same as the number of "
+                    + "inputs, but got " + selection.rows().size() + " and " + batch + " respectively. (module '"
+                    + path + "')");
+        }
+        for (String name : selection.groups().keySet()) {
+            ModuleAdapter adapter = s.all().get(name);
+            if (adapter != null && !adapter.rowWise()) {
+                throw new AdapterSelectionException(adapter.adapterType() + " adapter '" + name + "' on '" + path
+                        + "' does not support mixed adapter batches.");
+            }
+        }
+    }
+
+    /** The input of each adapter's rows rewritten by that adapter (IA3 on feed-forward modules); other rows kept. */
+    private static NDList beforeForwardPerRow(ParameterStore store, NDList inputs, boolean training,
+            AdapterSelection selection, State s) {
+        NDArray x = inputs.head();
+        NDArray rewritten = null;
+        for (String name : selection.groups().keySet()) {
+            ModuleAdapter adapter = s.all().get(name);
+            if (adapter == null) {
+                continue;
+            }
+            try (NDScope scope = new NDScope()) {
+                NDIndex rows = selection.rowIndex(name, x);
+                NDList part = new NDList(x.get(rows));
+                for (int i = 1; i < inputs.size(); i++) {
+                    part.add(inputs.get(i));
+                }
+                NDList out = adapter.beforeForward(store, part, training);
+                if (out.head() != part.head()) {
+                    if (rewritten == null) {
+                        rewritten = x.duplicate();
+                        NDScope.unregister(rewritten);
+                    }
+                    rewritten.set(rows, out.head());
+                }
+            }
+        }
+        if (rewritten == null) {
+            return inputs;
+        }
+        NDList replaced = new NDList(rewritten);
+        for (int i = 1; i < inputs.size(); i++) {
+            replaced.add(inputs.get(i));
+        }
+        return replaced;
+    }
+
+    /**
+     * PEFT's {@code _mixed_batch_forward}: each adapter runs on its rows only (rows gathered, the adapter's forward on
+     * the sub-batch, the result written back into those rows); base rows and rows of adapters this module does not
+     * have keep the base output.
+     */
+    private static NDArray afterForwardPerRow(ParameterStore store, NDArray x, NDArray y, boolean training,
+            AdapterSelection selection, State s) {
+        for (String name : selection.groups().keySet()) {
+            ModuleAdapter adapter = s.all().get(name);
+            if (adapter == null) {
+                continue;
+            }
+            try (NDScope scope = new NDScope()) {
+                NDIndex rows = selection.rowIndex(name, x);
+                NDArray part = adapter.afterForward(store, x.get(rows), y.get(rows), training);
+                y.set(rows, part);
+            }
+        }
+        return y;
     }
 
     /**

@@ -196,6 +196,16 @@ public final class AgentOptions {
                 }
             }
         }
+        String unknown = values.get(OptionKey.UNKNOWN_ADAPTER.key()).trim().toLowerCase(Locale.ROOT);
+        if (!List.of("fail", "base").contains(unknown)) {
+            throw new IllegalArgumentException("option unknownAdapter must be fail or base, not '"
+                    + values.get(OptionKey.UNKNOWN_ADAPTER.key()) + "' (" + source(OptionKey.UNKNOWN_ADAPTER.key())
+                    + ")");
+        }
+        if (values.get(OptionKey.PRELOAD.key()) != null && path(OptionKey.ADAPTER_ROOT.key()) == null) {
+            throw new IllegalArgumentException("option preload needs adapterRoot (" + source(OptionKey.PRELOAD.key())
+                    + ")");
+        }
         for (String key : List.of(OptionKey.ADAPTER_ROOT.key(), OptionKey.DUMP_DIR.key())) {
             Path dir = path(key);
             if (dir != null && Files.exists(dir) && !Files.isDirectory(dir)) {
@@ -252,6 +262,61 @@ public final class AgentOptions {
                         + " and option adapter with name=" + name + ")");
             }
             out.put(name, Path.of(e.getValue().trim()));
+        }
+        out.putAll(preloaded(out));
+        return out;
+    }
+
+    /** The {@code Input} property naming a request's adapter, or {@code null} when per-request adapters are off. */
+    public String requestAdapterProperty() {
+        String v = values.get(OptionKey.REQUEST_ADAPTER_PROPERTY.key());
+        return v == null || v.isBlank() ? null : v.trim();
+    }
+
+    /** Whether a request naming an unknown adapter runs on the base model ({@code unknownAdapter=base}). */
+    public boolean unknownAdapterToBase() {
+        return "base".equalsIgnoreCase(values.get(OptionKey.UNKNOWN_ADAPTER.key()).trim());
+    }
+
+    /**
+     * The adapters {@code preload} names under {@code adapterRoot}: {@code all} (every directory holding an
+     * {@code adapter_config.json}, by name) or names joined with {@code +}; adapters already configured by name keep
+     * their directory.
+     */
+    private Map<String, Path> preloaded(Map<String, Path> configured) {
+        String preload = values.get(OptionKey.PRELOAD.key());
+        Path root = path(OptionKey.ADAPTER_ROOT.key());
+        Map<String, Path> out = new LinkedHashMap<>();
+        if (preload == null || preload.isBlank() || root == null) {
+            return out;
+        }
+        List<String> names;
+        if ("all".equalsIgnoreCase(preload.trim())) {
+            if (!Files.isDirectory(root)) {
+                throw new IllegalArgumentException("option preload=all: adapterRoot " + root + " is not a directory ("
+                        + source(OptionKey.ADAPTER_ROOT.key()) + ")");
+            }
+            names = new ArrayList<>();
+            try (java.util.stream.Stream<Path> dirs = Files.list(root)) {
+                dirs.filter(d -> Files.isRegularFile(d.resolve("adapter_config.json")))
+                        .map(d -> d.getFileName().toString()).sorted().forEach(names::add);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("option preload=all: cannot list adapterRoot " + root + ": " + e);
+            }
+        } else {
+            names = splitNames(preload);
+            for (String name : names) {
+                if (!Files.isRegularFile(root.resolve(name).resolve("adapter_config.json"))) {
+                    throw new IllegalArgumentException("option preload names adapter '" + name + "', but "
+                            + root.resolve(name).resolve("adapter_config.json") + " does not exist ("
+                            + source(OptionKey.PRELOAD.key()) + ")");
+                }
+            }
+        }
+        for (String name : names) {
+            if (!configured.containsKey(name)) {
+                out.put(name, root.resolve(name));
+            }
         }
         return out;
     }

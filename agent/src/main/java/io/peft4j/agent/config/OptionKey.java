@@ -51,6 +51,18 @@ public enum OptionKey {
     ADAPTER_ROOT("adapterRoot", null, Kind.PATH,
             "Directory in which the JMX operation `load(NAME)` finds adapter NAME (`adapterRoot/NAME`); unset: `load`"
                     + " is refused"),
+    /** Which adapters under {@link #ADAPTER_ROOT} to load at start-up. */
+    PRELOAD("preload", null, Kind.TEXT,
+            "`all`: every adapter directory under `adapterRoot` is injected at start-up (named after its directory);"
+                    + " or names joined with `+`; the active adapter stays `active` (default: the last injected)"),
+    /** The {@code Input} property naming a request's adapter. */
+    REQUEST_ADAPTER_PROPERTY("requestAdapterProperty", "adapter", Kind.TEXT,
+            "Property of DJL's `Input` naming the adapter of a request: `Predictor.predict` runs that adapter,"
+                    + " `batchPredict` over inputs naming different adapters runs one mixed batch; empty: off"),
+    /** What a request naming an unknown adapter does. */
+    UNKNOWN_ADAPTER("unknownAdapter", "fail", Kind.CHOICE,
+            "A request naming an adapter the model does not have: `fail` (the call throws, naming the adapter) or"
+                    + " `base` (it runs on the base model and is counted in JMX `UnknownAdapterRequests`)"),
     /** Where JMX {@code dump} writes. */
     DUMP_DIR("dumpDir", null, Kind.PATH,
             "Directory into which the JMX operation `dump(NAME)` writes `dumpDir/NAME`; unset: `dump` is refused"),

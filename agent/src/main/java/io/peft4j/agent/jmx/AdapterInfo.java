@@ -13,11 +13,13 @@ public final class AdapterInfo {
     private final boolean merged;
     private final long parameterCount;
     private final double l2Norm;
+    private final long memoryBytes;
 
     /** Creates the row (also used by the MXBean framework to rebuild it from {@code CompositeData}). */
-    @ConstructorParameters({"model", "name", "type", "active", "enabled", "merged", "parameterCount", "l2Norm"})
+    @ConstructorParameters({"model", "name", "type", "active", "enabled", "merged", "parameterCount", "l2Norm",
+        "memoryBytes"})
     public AdapterInfo(String model, String name, String type, boolean active, boolean enabled, boolean merged,
-            long parameterCount, double l2Norm) {
+            long parameterCount, double l2Norm, long memoryBytes) {
         this.model = model;
         this.name = name;
         this.type = type;
@@ -26,6 +28,7 @@ public final class AdapterInfo {
         this.merged = merged;
         this.parameterCount = parameterCount;
         this.l2Norm = l2Norm;
+        this.memoryBytes = memoryBytes;
     }
 
     /** The model id, e.g. {@code Mlp#1}. */
@@ -66,5 +69,10 @@ public final class AdapterInfo {
     /** The L2 norm of all its parameters taken together. */
     public double getL2Norm() {
         return l2Norm;
+    }
+
+    /** Bytes the adapter's parameters take in memory. */
+    public long getMemoryBytes() {
+        return memoryBytes;
     }
 }

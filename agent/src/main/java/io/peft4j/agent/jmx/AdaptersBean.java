@@ -4,6 +4,7 @@ import io.peft4j.agent.AdapterControl;
 import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.instrument.ForwardHooks;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.instrument.RequestHooks;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,7 +49,7 @@ public final class AdaptersBean implements AdaptersMXBean {
             List<AdapterInfo> out = new ArrayList<>();
             for (AdapterControl.AdapterRow r : control.adapters()) {
                 out.add(new AdapterInfo(r.model(), r.name(), r.type(), r.active(), r.enabled(), r.merged(),
-                        r.parameterCount(), r.l2Norm()));
+                        r.parameterCount(), r.l2Norm(), r.memoryBytes()));
             }
             return out;
         });
@@ -62,6 +63,17 @@ public final class AdaptersBean implements AdaptersMXBean {
     @Override
     public long getInterceptedForwards() {
         return ForwardHooks.interceptedForwards();
+    }
+
+    @Override
+    public String[] getRequestsPerAdapter() {
+        return RequestHooks.requestCounts().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .toArray(String[]::new);
+    }
+
+    @Override
+    public long getUnknownAdapterRequests() {
+        return RequestHooks.fallbacks();
     }
 
     @Override

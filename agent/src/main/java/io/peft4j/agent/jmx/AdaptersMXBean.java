@@ -28,6 +28,15 @@ public interface AdaptersMXBean {
     /** Forward passes of adapted modules intercepted since start. */
     long getInterceptedForwards();
 
+    /**
+     * Requests served per adapter through {@code Predictor.predict/batchPredict} with the {@code Input} property
+     * {@code requestAdapterProperty}, as {@code NAME=COUNT} ({@code __base__} for the base model).
+     */
+    String[] getRequestsPerAdapter();
+
+    /** Requests that named an adapter the model does not have and ran on the base model ({@code unknownAdapter=base}). */
+    long getUnknownAdapterRequests();
+
     /** Throwables the agent's hooks swallowed so the application kept running (should be 0). */
     long getSuppressedErrors();
 

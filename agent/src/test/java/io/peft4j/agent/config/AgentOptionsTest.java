@@ -46,6 +46,35 @@ class AgentOptionsTest {
     }
 
     @Test
+    void preloadTakesAdapterDirectoriesUnderAdapterRoot() throws IOException {
+        Path root = tmp.resolve("root");
+        for (String name : List.of("b", "a", "c")) {
+            Files.createDirectories(root.resolve(name));
+            Files.writeString(root.resolve(name).resolve("adapter_config.json"), "{}");
+        }
+        Files.createDirectories(root.resolve("not-an-adapter"));
+        AgentOptions all = AgentOptions.resolve("adapterRoot=" + root + ",preload=all,adapter.b=/elsewhere",
+                props(), env());
+        assertEquals(List.of("b", "a", "c"), List.copyOf(all.adapters().keySet()));
+        assertEquals(Path.of("/elsewhere"), all.adapters().get("b"), "a configured adapter keeps its directory");
+        assertEquals(root.resolve("a"), all.adapters().get("a"));
+        AgentOptions some = AgentOptions.resolve("adapterRoot=" + root + ",preload=c+a", props(), env());
+        assertEquals(List.of("c", "a"), List.copyOf(some.adapters().keySet()));
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> AgentOptions.resolve("adapterRoot=" + root + ",preload=a+zz", props(), env()));
+        assertEquals("option preload names adapter 'zz', but " + root.resolve("zz").resolve("adapter_config.json")
+                + " does not exist (agent argument preload)", missing.getMessage());
+        IllegalArgumentException noRoot = assertThrows(IllegalArgumentException.class,
+                () -> AgentOptions.resolve("preload=all", props(), env()));
+        assertEquals("option preload needs adapterRoot (agent argument preload)", noRoot.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> AgentOptions.resolve("unknownAdapter=skip", props(), env()));
+        assertEquals("option unknownAdapter must be fail or base, not 'skip' (agent argument unknownAdapter)",
+                unknown.getMessage());
+        assertEquals("adapter", AgentOptions.resolve(null, props(), env()).requestAdapterProperty());
+    }
+
+    @Test
     void defaults() {
         AgentOptions o = AgentOptions.resolve(null, props(), env());
         assertAll(() -> assertTrue(o.enabled()), () -> assertTrue(o.failOnError()), () -> assertTrue(o.jmx()),
