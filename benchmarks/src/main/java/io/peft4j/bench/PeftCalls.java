@@ -18,7 +18,13 @@ public final class PeftCalls {
 
     /** PEFT's {@code inject_adapter_in_model} with a LoRA config (adapter {@code default}). */
     public static void injectLora(Block model, int r, int alpha, List<String> targets) {
-        LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).targetModules(targets).build();
+        injectLora(model, r, alpha, 0.0, targets);
+    }
+
+    /** The same with {@code lora_dropout} (applied while training only, as PEFT's). */
+    public static void injectLora(Block model, int r, int alpha, double dropout, List<String> targets) {
+        LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout).targetModules(targets)
+                .build();
         Peft.injectAdapter(config, model);
     }
 
