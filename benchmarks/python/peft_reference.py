@@ -25,6 +25,8 @@ Usage (the runner starts it with /usr/bin/python3, OMP_NUM_THREADS=N and OMP_WAI
       prints  PY_RESULT case=... threads=... p50_us=... samples=... mean_us=...
   peft_reference.py info --threads N      torch version, threads and the BLAS actually loaded: PY_INFO key=value ...
   peft_reference.py verify GOLDEN_DIR     compares against a_lora_dummy: PY_VERIFY ... ok=true|false
+  peft_reference.py profile-w2-lora|profile-w2-full --threads 1 [--steps N]
+                                          a W2 step's phases in CPU time (as io.peft4j.bench.TrainProfile)
 """
 
 import argparse
@@ -238,7 +240,12 @@ def w1_merged():
     return inference_case(model, uniform(BATCH, WIDTH))
 
 
-def training_case(lora):
+PHASES = ["zero_grad", "forward", "loss", "backward", "optimizer step"]
+
+
+def training_case(lora, phases=None, clock=time.perf_counter_ns):
+    """W2: one step = zero_grad(set_to_none=True), forward, DJL's L2 loss, backward, Adam. With ``phases`` (a list
+    of len(PHASES) ints), each step adds its phases' nanoseconds on ``clock``."""
     model = lora_mlp() if lora else mlp(WIDTH)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -256,13 +263,50 @@ def training_case(lora):
         optimizer.step()
         return loss
 
+    def timed():
+        t0 = clock()
+        optimizer.zero_grad(set_to_none=True)
+        t1 = clock()
+        prediction = model(x)
+        t2 = clock()
+        loss = (y - prediction).square().mul(0.5).mean()
+        t3 = clock()
+        loss.backward()
+        t4 = clock()
+        optimizer.step()
+        t5 = clock()
+        for i, d in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            phases[i] += d
+        return loss
+
     base_before = model[0].base_layer.weight.clone() if lora else None
     call()
     if lora:
         check(torch.equal(model[0].base_layer.weight, base_before), "base weights frozen")
         check(model[0].base_layer.weight.grad is None, "no gradient on frozen base weights")
         check(model[0].lora_B["default"].weight.abs().sum().item() > 0, "LoRA B trained")
-    return call
+    return call if phases is None else timed
+
+
+def profile(case, steps):
+    """The phases of a W2 step in CPU time of this thread (all of torch's work with one thread), like
+    io.peft4j.bench.TrainProfile on the JVM; and minor page faults per step."""
+    phases = [0] * len(PHASES)
+    step = training_case(case == "w2-lora", phases, time.thread_time_ns)
+    for _ in range(max(20, steps // 4)):
+        step()
+    for i in range(len(phases)):
+        phases[i] = 0
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    begin = time.thread_time_ns()
+    for _ in range(steps):
+        step()
+    total = (time.thread_time_ns() - begin) / 1e6 / steps
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    print("%s step: %.3f ms CPU time of this thread (mean of %d), minor page faults %.1f per step"
+          % (case, total, steps, faults / steps))
+    for name, ns in zip(PHASES, phases):
+        print("  %-28s %8.3f ms" % (name, ns / 1e6 / steps))
 
 
 def w3(lora):
@@ -397,12 +441,13 @@ def verify(golden):
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", choices=sorted(CASES) + ["info", "verify"])
+    parser.add_argument("case", choices=sorted(CASES) + ["info", "verify", "profile-w2-lora", "profile-w2-full"])
     parser.add_argument("golden", nargs="?", help="verify: the golden directory (holds a_lora_dummy/)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (inter-op: 1)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds")
     parser.add_argument("--iterations", type=int, default=3, help="measured iterations")
     parser.add_argument("--iteration-time", type=float, default=1.0, help="seconds per measured iteration")
+    parser.add_argument("--steps", type=int, default=200, help="profile-*: steps timed")
     args = parser.parse_args(argv)
     if args.case == "info":
         info(args.threads)
@@ -413,6 +458,9 @@ def main(argv):
         return verify(args.golden)
     set_threads(args.threads)
     torch.manual_seed(SEED)
+    if args.case.startswith("profile-"):
+        profile(args.case[len("profile-"):], args.steps)
+        return 0
     call = CASES[args.case]()
     p50, n, mean, faults = measure(call, args.warmup, args.iterations, args.iteration_time)
     print("PY_RESULT case=%s threads=%d p50_us=%.3f samples=%d mean_us=%.3f minor_faults_per_call=%.1f"

@@ -92,6 +92,9 @@ public final class BenchRunner {
             mlpCase(MlpPlain.class, w);
             mlpCase(MlpAgentUntargeted.class, w);
             mlpCase(MlpMergedApi.class, w);
+            if (w.equals("64")) {
+                mlpCase(MlpMergedApiEarly.class, w);
+            }
             mlpCase(MlpMergedAgent.class, w);
             mlpCase(MlpLoraHand.class, w);
             mlpCase(MlpLoraApi.class, w);
@@ -123,6 +126,10 @@ public final class BenchRunner {
         for (String w : List.of("64", "1024")) {
             row("4", "merged LoRA (Java API) vs base model, no peft4j (MLP w" + w + ")",
                     "MlpMergedApi/w" + w, "MlpPlain/w" + w, 0.01, "");
+            if (w.equals("64")) {
+                row("4", "merged LoRA (Java API, instrumentation installed before DJL is used) vs base model, "
+                        + "no peft4j (MLP w64)", "MlpMergedApiEarly/w64", "MlpPlain/w64", 0.01, "");
+            }
             row("4", "merged LoRA (agent, merge=true) vs base model, no peft4j (MLP w" + w + ")",
                     "MlpMergedAgent/w" + w, "MlpPlain/w" + w, 0.01, "");
         }

@@ -5,6 +5,7 @@ import io.peft4j.Peft;
 import io.peft4j.config.LoraConfig;
 import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.instrument.ForwardHooks;
+import io.peft4j.instrument.PeftInstrumentation;
 
 import java.util.List;
 
@@ -26,6 +27,14 @@ public final class PeftCalls {
         LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout).targetModules(targets)
                 .build();
         Peft.injectAdapter(config, model);
+    }
+
+    /**
+     * Installs peft4j's instrumentation now (self-attach), as {@code Peft.injectAdapter} would on first use: called
+     * before DJL's classes are loaded, they are woven as they load instead of retransformed later.
+     */
+    public static void installInstrumentation() {
+        PeftInstrumentation.ensureInstalled();
     }
 
     /** Merges adapter {@code default} into the base weights. */
