@@ -42,9 +42,14 @@ import java.util.regex.Pattern;
  * rounds out of the ratios. Waiting and repeating stop when the whole run would exceed {@code --budget} minutes.
  *
  * <p>Options: {@code --rounds N} (5), {@code --threads N} (PyTorch intra-op threads of every fork, 1),
- * {@code --startup-runs N} (10 per variant), {@code --quick} (1 round, 1+2 iterations, no waiting: a smoke test,
- * not a measurement), {@code --only REGEX} (cases whose id matches), {@code --skip-startup}, {@code --out DIR},
- * {@code --quiet-wait SECONDS} (20), {@code --budget MINUTES} (19, the build not included).
+ * {@code --startup-runs N} (10 per variant), {@code --quick} (1 round, 1+2 iterations, no waiting or repeating: a
+ * smoke test, not a measurement), {@code --only REGEX} (cases whose id matches), {@code --skip-startup},
+ * {@code --out DIR}, {@code --quiet-wait SECONDS} (20), {@code --budget MINUTES} (19, the build not included).
+ *
+ * <p>{@code --python} runs the side-by-side comparison instead ({@link SideBySide}): each workload in a JVM next to
+ * the Python reference ({@link PythonReference}, {@code --python-exe PATH}, default {@code /usr/bin/python3}) in
+ * the same rounds, at each of {@code --threads N,N} (default 1,2); budget 15 minutes; {@code --quick} measures
+ * 1 x 1 s per process.
  */
 public final class BenchRunner {
 
@@ -54,24 +59,42 @@ public final class BenchRunner {
      * code on the path), so a short warm-up would bill peft4j for compilation. Where the native GEMMs dominate, 1 s
      * suffices and the time is better spent on more rounds.
      */
-    record Case(String id, Class<?> type, String method, Map<String, String> params, int warmup) {
+    record Case(String id, Class<?> type, String method, Map<String, String> params, int warmup, int threads,
+            String python) {
+        /** A JMH case run with the runner's {@code --threads}. */
+        Case(String id, Class<?> type, String method, Map<String, String> params, int warmup) {
+            this(id, type, method, params, warmup, 0, null);
+        }
+
+        /** A case of the Python reference ({@link PythonReference}): {@code python} names the script's case. */
+        static Case python(String id, String pyCase, int threads) {
+            return new Case(id, null, null, Map.of(), 1, threads, pyCase);
+        }
+
         String benchmark() {
             return type.getName() + "." + method;
         }
     }
 
-    /** A comparison: subject vs baseline, with an optional goal on the overhead (fraction; NaN: information only). */
-    record Row(String number, String what, Case subject, Case baseline, double goal, String note) {}
+    /**
+     * A comparison: subject vs baseline, with an optional goal {@code ratio <= maxRatio} (NaN: information only),
+     * shown as {@code goal}.
+     */
+    record Row(String number, String what, Case subject, Case baseline, double maxRatio, String goal, String note) {}
 
-    private static final Map<String, Case> CASES = new LinkedHashMap<>();
-    private static final List<Row> ROWS = new ArrayList<>();
+    private final Map<String, Case> cases = new LinkedHashMap<>();
+    private final List<Row> rows = new ArrayList<>();
 
-    static {
+    /** The cases and rows of BENCHMARKS.md's main table (everything but the side-by-side run). */
+    private void overheadSuite() {
         // Order matters: the two sides of each comparison are neighbours (see the class comment).
         for (String w : List.of("64", "1024")) {
             mlpCase(MlpPlain.class, w);
             mlpCase(MlpAgentUntargeted.class, w);
             mlpCase(MlpMergedApi.class, w);
+            if (w.equals("64")) {
+                mlpCase(MlpMergedApiEarly.class, w);
+            }
             mlpCase(MlpMergedAgent.class, w);
             mlpCase(MlpLoraHand.class, w);
             mlpCase(MlpLoraApi.class, w);
@@ -103,6 +126,10 @@ public final class BenchRunner {
         for (String w : List.of("64", "1024")) {
             row("4", "merged LoRA (Java API) vs base model, no peft4j (MLP w" + w + ")",
                     "MlpMergedApi/w" + w, "MlpPlain/w" + w, 0.01, "");
+            if (w.equals("64")) {
+                row("4", "merged LoRA (Java API, instrumentation installed before DJL is used) vs base model, "
+                        + "no peft4j (MLP w64)", "MlpMergedApiEarly/w64", "MlpPlain/w64", 0.01, "");
+            }
             row("4", "merged LoRA (agent, merge=true) vs base model, no peft4j (MLP w" + w + ")",
                     "MlpMergedAgent/w" + w, "MlpPlain/w" + w, 0.01, "");
         }
@@ -114,24 +141,37 @@ public final class BenchRunner {
                 "TrainLoraApi/w1024", "TrainFull/w1024", Double.NaN, "lower is better");
     }
 
-    private static void mlpCase(Class<?> type, String width) {
+    private void mlpCase(Class<?> type, String width) {
         add(new Case(type.getSimpleName() + "/w" + width, type, "forward", Map.of("width", width),
                 width.equals("64") ? 4 : 1));
     }
 
-    private static void add(Case c) {
-        CASES.put(c.id(), c);
+    void add(Case c) {
+        cases.put(c.id(), c);
     }
 
-    private static void row(String number, String what, String subject, String baseline, double goal, String note) {
-        ROWS.add(new Row(number, what, CASES.get(subject), CASES.get(baseline), goal, note));
+    /** A row whose goal bounds the overhead: {@code goal} is a fraction (0.01: at most 1% slower), NaN: none. */
+    private void row(String number, String what, String subject, String baseline, double goal, String note) {
+        row(number, what, subject, baseline, 1 + goal,
+                Double.isNaN(goal) ? "–" : String.format(Locale.ROOT, "≤ +%.0f%%", goal * 100), note);
+    }
+
+    void row(String number, String what, String subject, String baseline, double maxRatio, String goal,
+            String note) {
+        rows.add(new Row(number, what, cases.get(subject), cases.get(baseline), maxRatio, goal, note));
     }
 
     private int rounds = 5;
     private int threads = 1;
+    /** {@code --threads} as given: one count, or a comma-separated list for the side-by-side run (default 1,2). */
+    private List<Integer> threadCounts;
     private int startupRuns = 10;
     private int quietWait = 20;
-    private double budgetMinutes = 19;
+    private double budgetMinutes = Double.NaN;
+    /** The side-by-side run against the Python reference ({@code --python}) instead of the overhead suite. */
+    private SideBySide sideBySide;
+    private boolean python;
+    private String pythonExe = PythonReference.DEFAULT_EXE;
     private double caseSeconds;
     private int caseRuns;
     private int retries;
@@ -147,6 +187,8 @@ public final class BenchRunner {
 
     /** Per case: the p50 (µs) of each round, NaN where it did not run. */
     private final Map<String, double[]> p50 = new LinkedHashMap<>();
+    /** Per Python case: minor page faults per call in each round. */
+    private final Map<String, double[]> faults = new LinkedHashMap<>();
     /** Per case: cores used by other processes during each round's run ({@link LoadMonitor}). */
     private final Map<String, double[]> otherLoad = new LinkedHashMap<>();
     private final Map<String, List<Double>> startupOther = new LinkedHashMap<>();
@@ -166,7 +208,9 @@ public final class BenchRunner {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--threads" -> threadCounts = threadList(args[++i]);
+                case "--python" -> python = true;
+                case "--python-exe" -> pythonExe = args[++i];
                 case "--startup-runs" -> startupRuns = Integer.parseInt(args[++i]);
                 case "--quick" -> quick = true;
                 case "--skip-startup" -> skipStartup = true;
@@ -175,8 +219,8 @@ public final class BenchRunner {
                 case "--quiet-wait" -> quietWait = Integer.parseInt(args[++i]);
                 case "--budget" -> budgetMinutes = Double.parseDouble(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--rounds N --threads N --startup-runs N --quick --skip-startup --only REGEX --out DIR"
-                        + " --quiet-wait SECONDS --budget MINUTES)");
+                        + " (--rounds N --threads N[,N...] --python --python-exe PATH --startup-runs N --quick"
+                        + " --skip-startup --only REGEX --out DIR --quiet-wait SECONDS --budget MINUTES)");
             }
         }
         if (quick) {
@@ -184,10 +228,36 @@ public final class BenchRunner {
             startupRuns = Math.min(startupRuns, 2);
             quietWait = 0;
         }
+        if (python) {
+            sideBySide = new SideBySide(this, threadCounts == null ? List.of(1, 2) : threadCounts);
+            budgetMinutes = Double.isNaN(budgetMinutes) ? 15 : budgetMinutes;
+            skipStartup = true;
+        } else {
+            if (threadCounts != null && threadCounts.size() != 1) {
+                throw new IllegalArgumentException("--threads takes one count except with --python: " + threadCounts);
+            }
+            threads = threadCounts == null ? 1 : threadCounts.get(0);
+            budgetMinutes = Double.isNaN(budgetMinutes) ? 19 : budgetMinutes;
+            overheadSuite();
+        }
     }
 
-    private List<String> forkArgs() {
-        return List.of("-Dai.djl.pytorch.num_threads=" + threads, "-Dai.djl.pytorch.num_interop_threads=1");
+    private static List<Integer> threadList(String value) {
+        List<Integer> list = new ArrayList<>();
+        for (String t : value.split(",")) {
+            int n = Integer.parseInt(t.trim());
+            if (n < 1) {
+                throw new IllegalArgumentException("--threads: counts must be at least 1: " + value);
+            }
+            list.add(n);
+        }
+        return List.copyOf(list);
+    }
+
+    /** PyTorch thread options of a JMH fork or child JVM: the case's count, else {@code --threads}. */
+    private List<String> forkArgs(int caseThreads) {
+        int n = caseThreads > 0 ? caseThreads : threads;
+        return List.of("-Dai.djl.pytorch.num_threads=" + n, "-Dai.djl.pytorch.num_interop_threads=1");
     }
 
     private void run() throws Exception {
@@ -200,19 +270,28 @@ public final class BenchRunner {
         Files.createDirectories(out.resolve("logs"));
         Instant begin = Instant.now();
         runBegin = begin;
-        List<Case> cases = new ArrayList<>();
-        for (Case c : CASES.values()) {
+        PythonReference py = null;
+        if (sideBySide != null) {
+            py = new PythonReference(pythonExe);
+            sideBySide.settings(py, t -> new ChildJvm(javaCommand(), benchJar(),
+                    concat(List.of(Setups.OFFLINE, Setups.QUIET), forkArgs(t))), out.resolve("logs"));
+        }
+        List<Case> selected = new ArrayList<>();
+        for (Case c : cases.values()) {
             if (only == null || only.matcher(c.id()).find()) {
-                cases.add(c);
+                selected.add(c);
                 p50.put(c.id(), filled(rounds));
                 otherLoad.put(c.id(), filled(rounds));
                 samples.put(c.id(), new long[rounds]);
+                if (c.python() != null) {
+                    faults.put(c.id(), filled(rounds));
+                }
             }
         }
-        int total = cases.size() * rounds;
+        int total = selected.size() * rounds;
         int done = 0;
         for (int round = 0; round < rounds; round++) {
-            List<Case> order = new ArrayList<>(cases);
+            List<Case> order = new ArrayList<>(selected);
             if (round % 2 == 1) {
                 Collections.reverse(order);
             }
@@ -222,23 +301,25 @@ public final class BenchRunner {
                     waitForQuiet(begin, total - done);
                     long t0 = System.nanoTime();
                     monitor.start();
-                    RunResult result = jmh(c, round);
+                    PythonReference.Measured m = c.python() != null ? python(py, c, round) : jmh(c, round);
                     double other = monitor.otherCores();
-                    Statistics s = result.getPrimaryResult().getStatistics();
                     caseSeconds += (System.nanoTime() - t0) / 1e9;
                     caseRuns++;
                     double previous = otherLoad.get(c.id())[round];
                     boolean keep = attempt == 0 || !(other >= previous);
                     if (keep) {
                         otherLoad.get(c.id())[round] = other;
-                        p50.get(c.id())[round] = s.getPercentile(50);
-                        samples.get(c.id())[round] = s.getN();
+                        p50.get(c.id())[round] = m.p50();
+                        samples.get(c.id())[round] = m.samples();
+                        if (c.python() != null) {
+                            faults.get(c.id())[round] = m.faultsPerCall();
+                        }
                     }
                     System.out.printf(Locale.ROOT, "[round %d/%d, %3d/%d] %-28s p50 %10.1f us  (%d samples, %.0f s, "
                             + "other processes %.2f cores%s; %s elapsed)%n", round + 1, rounds, done, total, c.id(),
-                            s.getPercentile(50), s.getN(), (System.nanoTime() - t0) / 1e9, other,
+                            m.p50(), m.samples(), (System.nanoTime() - t0) / 1e9, other,
                             attempt == 0 ? "" : keep ? ", retry kept" : ", retry dropped", elapsed(begin));
-                    if (!(other > CONTENDED) || attempt >= 1 || !withinBudget(begin, total - done + 1)) {
+                    if (!(other > CONTENDED) || attempt >= 1 || quick || !withinBudget(begin, total - done + 1)) {
                         break;
                     }
                     retries++;
@@ -246,8 +327,10 @@ public final class BenchRunner {
             }
         }
         ChildJvm child = new ChildJvm(javaCommand(), benchJar(),
-                concat(List.of(Setups.OFFLINE, Setups.QUIET), forkArgs()));
-        probe(child);
+                concat(List.of(Setups.OFFLINE, Setups.QUIET), forkArgs(0)));
+        if (sideBySide == null) {
+            probe(child);
+        }
         if (!skipStartup) {
             startup(child);
         }
@@ -286,18 +369,19 @@ public final class BenchRunner {
         return projected < budgetMinutes * 60;
     }
 
-    private RunResult jmh(Case c, int round) throws RunnerException {
+    /** One fork of a JMH case: its p50 and sample count. */
+    private PythonReference.Measured jmh(Case c, int round) throws RunnerException {
         String stem = c.id().replace('/', '_') + "_r" + (round + 1);
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include("^" + Pattern.quote(c.benchmark()) + "$")
                 .forks(1)
-                .jvmArgsPrepend(forkArgs().toArray(new String[0]))
+                .jvmArgsPrepend(forkArgs(c.threads()).toArray(new String[0]))
                 .shouldFailOnError(true)
                 .output(out.resolve("logs").resolve(stem + ".log").toString())
                 .result(out.resolve("logs").resolve(stem + ".json").toString())
                 .resultFormat(ResultFormatType.JSON);
         c.params().forEach(options::param);
-        options.warmupIterations(quick ? 1 : c.warmup()).measurementIterations(quick ? 2 : 3);
+        options.warmupIterations(quick ? 1 : c.warmup()).measurementIterations(measuredIterations());
         Collection<RunResult> results;
         try {
             results = new Runner(options.build()).run();
@@ -309,7 +393,19 @@ public final class BenchRunner {
             throw new IllegalStateException(c.id() + ": expected one result, got " + results.size() + "; see "
                     + out.resolve("logs").resolve(stem + ".log"));
         }
-        return results.iterator().next();
+        Statistics s = results.iterator().next().getPrimaryResult().getStatistics();
+        return new PythonReference.Measured(s.getPercentile(50), s.getN(), s.getMean(), Double.NaN);
+    }
+
+    /** One run of a Python case, like one JMH fork: same warm-up and measured time as the JVM side. */
+    private PythonReference.Measured python(PythonReference py, Case c, int round) {
+        Path log = out.resolve("logs").resolve(c.id().replace('/', '_') + "_r" + (round + 1) + ".log");
+        return py.run(c.python(), c.threads(), quick ? 0.5 : c.warmup(), measuredIterations(), log);
+    }
+
+    /** 1-s measured iterations per fork or Python process: 3; a quick run 2 (the side-by-side one 1). */
+    private int measuredIterations() {
+        return !quick ? 3 : sideBySide != null ? 1 : 2;
     }
 
     /** JVM start to the end of the first (adapted) forward pass, plain / agent / Java API, launched alternately. */
@@ -369,6 +465,15 @@ public final class BenchRunner {
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         machine.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        if (sideBySide != null) {
+            machine.put("runs", "1 process per case per round, " + rounds + " round(s), order alternating; JVM: JMH "
+                    + "SampleTime, p50 per fork; Python: every call timed, p50 per process; both "
+                    + (quick ? "1 s warm-up (Python 0.5 s), 1 x 1 s measured"
+                            : "1 s warm-up (JVM 4 s for W3, where the JIT needs it), 3 x 1 s measured"));
+            machine.put("contention", "waited " + quietWaitSeconds + " s in total for other processes to quiet down "
+                    + "(at most " + quietWait + " s per case); " + retries + " contended case run(s) repeated once");
+            return;
+        }
         machine.put("djl", probe.getOrDefault("djl", "?"));
         machine.put("pytorch", probe.getOrDefault("pytorch", "?"));
         machine.put("threads", "intra-op " + probe.getOrDefault("intraOpThreads", "?") + ", inter-op "
@@ -391,21 +496,25 @@ public final class BenchRunner {
                 .append(", ").append(took.toMinutes()).append(" min ").append(took.toSecondsPart()).append(" s")
                 .append(quick ? " (QUICK: smoke test, not a measurement)" : "").append("\n\n");
         machine.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
+        if (sideBySide != null) {
+            sideBySide.report(md);
+            return md.toString();
+        }
         md.append("\nTimes are medians (µs per call unless stated); ratio = subject / baseline, median of the ")
                 .append(rounds).append(" per-round ratios [lowest – highest]. A round in which other processes used more ")
                 .append("than ").append(CONTENDED).append(" cores while either side ran is left out, unless every ")
                 .append("round was.\n\n");
         md.append("| # | measure | subject | baseline | ratio [spread] | goal | met |\n");
         md.append("|---|---|---:|---:|---|---|---|\n");
-        for (Row r : ROWS) {
+        for (Row r : rows) {
             if (r.subject() == null || r.baseline() == null || !p50.containsKey(r.subject().id())
                     || !p50.containsKey(r.baseline().id())) {
                 continue;
             }
             double[] ratios = ratios(r.subject().id(), r.baseline().id());
             double ratio = median(ratios);
-            String goal = Double.isNaN(r.goal()) ? "–" : String.format(Locale.ROOT, "≤ +%.0f%%", r.goal() * 100);
-            String met = Double.isNaN(r.goal()) ? "–" : (ratio <= 1 + r.goal() ? "yes" : "**no**");
+            String goal = r.goal();
+            String met = Double.isNaN(r.maxRatio()) ? "–" : (ratio <= r.maxRatio() ? "yes" : "**no**");
             md.append(String.format(Locale.ROOT, "| %s | %s%s | %s | %s | %s | %s | %s |%n", r.number(), r.what(),
                     r.note().isEmpty() ? "" : " (" + r.note() + ")", time(r.subject().id()),
                     time(r.baseline().id()), ratioText(r.subject().id(), r.baseline().id()), goal, met));
@@ -491,7 +600,7 @@ public final class BenchRunner {
      * Per-round ratios subject / baseline. Rounds in which either side ran contended ({@link #CONTENDED}) are left
      * out (NaN) unless every round was contended.
      */
-    private double[] ratios(String subject, String baseline) {
+    double[] ratios(String subject, String baseline) {
         double[] s = p50.get(subject);
         double[] b = p50.get(baseline);
         double[] r = new double[rounds];
@@ -516,7 +625,7 @@ public final class BenchRunner {
     }
 
     /** The median p50 of a case over its uncontended rounds (all rounds if none was). */
-    private String time(String id) {
+    String time(String id) {
         double[] values = p50.get(id).clone();
         boolean anyClean = false;
         for (int i = 0; i < rounds; i++) {
@@ -532,7 +641,7 @@ public final class BenchRunner {
                 : String.format(Locale.ROOT, "%.1f µs", us);
     }
 
-    private String ratioText(String subject, String baseline) {
+    String ratioText(String subject, String baseline) {
         double[] ratios = ratios(subject, baseline);
         double ratio = median(ratios);
         double[] used = Arrays.stream(ratios).filter(d -> !Double.isNaN(d)).toArray();
@@ -562,6 +671,14 @@ public final class BenchRunner {
         j.append("\n  },\n  \"other_processes_cores_per_round\": {");
         j.append(String.join(",", otherLoad.entrySet().stream().map(e -> "\n    \"" + e.getKey() + "\": "
                 + Arrays.toString(e.getValue()).replace("NaN", "null")).toList()));
+        j.append("\n  },\n  \"python_minor_faults_per_call_per_round\": {");
+        j.append(String.join(",", faults.entrySet().stream().map(e -> "\n    \"" + e.getKey() + "\": "
+                + Arrays.toString(e.getValue()).replace("NaN", "null")).toList()));
+        j.append("\n  },\n  \"side_by_side_settings\": {");
+        if (sideBySide != null) {
+            j.append(String.join(",", sideBySide.settings().entrySet().stream()
+                    .map(e -> "\n    \"" + e.getKey() + "\": \"" + esc(e.getValue()) + "\"").toList()));
+        }
         j.append("\n  },\n  \"samples_per_round\": {");
         j.append(String.join(",", samples.entrySet().stream()
                 .map(e -> "\n    \"" + e.getKey() + "\": " + Arrays.toString(e.getValue())).toList()));
@@ -583,7 +700,17 @@ public final class BenchRunner {
         return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
-    private static double median(double[] values) {
+    /** Per Python case, the minor page faults per call of each round (NaN where it did not run). */
+    double[] faults(String id) {
+        return faults.get(id);
+    }
+
+    /** Whether the case ran ({@code --only} may leave it out). */
+    boolean ran(String id) {
+        return p50.containsKey(id);
+    }
+
+    static double median(double[] values) {
         double[] v = Arrays.stream(values).filter(d -> !Double.isNaN(d)).sorted().toArray();
         if (v.length == 0) {
             return Double.NaN;

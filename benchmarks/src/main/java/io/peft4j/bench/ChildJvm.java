@@ -10,9 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Launches a benchmark helper ({@link FirstForwardApp}, {@link TrainStateProbe}) in a fresh JVM of a given kind. */
+/**
+ * Launches a benchmark helper ({@link FirstForwardApp}, {@link TrainStateProbe}, {@link EngineInfo}) in a fresh JVM
+ * of a given kind; {@link #run} also runs the Python reference ({@link PythonReference}).
+ */
 final class ChildJvm {
 
     /** What one run printed and when. */
@@ -53,7 +57,13 @@ final class ChildJvm {
      * {@code errLog}.
      */
     static Run run(List<String> command, String mark, Path errLog) {
+        return run(command, mark, errLog, Map.of());
+    }
+
+    /** {@link #run(List, String, Path)} with {@code env} added to the environment (e.g. a Python child's threads). */
+    static Run run(List<String> command, String mark, Path errLog, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(errLog.toFile());
+        pb.environment().putAll(env);
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         pb.environment().remove("_JAVA_OPTIONS");
         pb.environment().remove("JDK_JAVA_OPTIONS");
@@ -74,11 +84,11 @@ final class ChildJvm {
             }
             if (!p.waitFor(5, TimeUnit.MINUTES)) {
                 p.destroyForcibly();
-                throw new IllegalStateException("child JVM timed out: " + command);
+                throw new IllegalStateException("child process timed out: " + command);
             }
             int code = p.exitValue();
             if (code != 0) {
-                throw new IllegalStateException("child JVM exited with " + code + ": " + String.join(" ", command)
+                throw new IllegalStateException("child process exited with " + code + ": " + String.join(" ", command)
                         + "\nstdout: " + lines + "\nstderr (" + errLog + "):\n" + tail(errLog));
             }
             return new Run(lines, markAt, code);

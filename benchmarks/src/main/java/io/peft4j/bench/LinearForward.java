@@ -3,69 +3,24 @@ package io.peft4j.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
-import ai.djl.training.ParameterStore;
-import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /** Inference forward pass of one {@code Linear(width, width)} on a {@code [64, width]} input. */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.SampleTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 4, time = 1)
-@Measurement(iterations = 3, time = 1)
-public abstract class LinearForward {
+public abstract class LinearForward extends ModelForward {
 
     /** in = out features. */
     @Param({"256", "1024", "4096"})
     public int width;
 
-    private NDManager manager;
-    private ParameterStore store;
-    private Block model;
-    private NDArray x;
-
-    /** The JVM kind this benchmark must run in. */
-    protected abstract Jvm jvm();
-
-    /** Injects adapters (API forks). */
-    protected void adapt(Block model) {}
-
-    /** Checks the set-up after the first forward pass. */
-    protected void verify(Block model) {}
-
-    @Setup(Level.Trial)
-    public void setUp() {
-        jvm().require();
-        manager = NDManager.newBaseManager();
-        store = new ParameterStore(manager, false);
-        model = Models.linear(width);
+    @Override
+    protected Block build(NDManager manager) {
+        Block model = Models.linear(width);
         Models.initialize(model, manager, width);
-        adapt(model);
-        x = Models.input(manager, width);
-        Models.forward(model, store, manager, x);
-        verify(model);
+        return model;
     }
 
-    @Benchmark
-    public long forward() {
-        return Models.forward(model, store, manager, x);
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        verify(model);
-        manager.close();
+    @Override
+    protected NDArray input(NDManager manager) {
+        return Models.input(manager, width);
     }
 }

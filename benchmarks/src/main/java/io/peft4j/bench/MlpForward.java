@@ -53,6 +53,9 @@ public abstract class MlpForward {
         return Models.mlp(width);
     }
 
+    /** Runs first in set-up, before any model is built (and before DJL's block classes are used). */
+    protected void early() {}
+
     /** Injects adapters through the Java API (API forks). */
     protected void adapt(Block model) {}
 
@@ -62,6 +65,7 @@ public abstract class MlpForward {
     @Setup(Level.Trial)
     public void setUp() {
         jvm().require();
+        early();
         manager = NDManager.newBaseManager();
         store = new ParameterStore(manager, false);
         decoy = new Models.Decoy(width);

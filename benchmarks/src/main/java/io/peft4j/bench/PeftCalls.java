@@ -4,6 +4,7 @@ import ai.djl.nn.Block;
 import io.peft4j.Peft;
 import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.instrument.ForwardHooks;
+import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.lora.LoraConfig;
 
 import java.util.List;
@@ -18,8 +19,22 @@ public final class PeftCalls {
 
     /** PEFT's {@code inject_adapter_in_model} with a LoRA config (adapter {@code default}). */
     public static void injectLora(Block model, int r, int alpha, List<String> targets) {
-        LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).targetModules(targets).build();
+        injectLora(model, r, alpha, 0.0, targets);
+    }
+
+    /** The same with {@code lora_dropout} (applied while training only, as PEFT's). */
+    public static void injectLora(Block model, int r, int alpha, double dropout, List<String> targets) {
+        LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout).targetModules(targets)
+                .build();
         Peft.injectAdapter(config, model);
+    }
+
+    /**
+     * Installs peft4j's instrumentation now (self-attach), as {@code Peft.injectAdapter} would on first use: called
+     * before DJL's classes are loaded, they are woven as they load instead of retransformed later.
+     */
+    public static void installInstrumentation() {
+        PeftInstrumentation.ensureInstalled();
     }
 
     /** Merges adapter {@code default} into the base weights. */

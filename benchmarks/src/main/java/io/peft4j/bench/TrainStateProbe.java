@@ -1,12 +1,9 @@
 package io.peft4j.bench;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
-
 /**
  * Prints the trainable parameters and the measured Adam state of {@link TrainingRig} after two steps, and the DJL,
  * PyTorch and thread settings of the JVM: {@code TRAIN_STATE mode=... trainable=... all=... adamEntries=...
- * adamBytes=...} and {@code VERSIONS djl=... pytorch=... intraOpThreads=... interOpThreads=...}. Mode {@code full}
+ * adamBytes=...} and {@link EngineInfo#line()}. Mode {@code full}
  * runs in a plain JVM, {@code lora} with peft4j-core on the class path.
  */
 public final class TrainStateProbe {
@@ -23,9 +20,7 @@ public final class TrainStateProbe {
                     + " all=" + rig.allParameters() + " adamEntries=" + rig.adamStateEntries() + " adamBytes="
                     + rig.adamStateBytes());
         }
-        System.out.println("VERSIONS djl=" + Engine.getDjlVersion() + " pytorch=" + Engine.getInstance().getVersion()
-                + " intraOpThreads=" + JniUtils.getNumThreads() + " interOpThreads="
-                + JniUtils.getNumInteropThreads());
+        System.out.println(EngineInfo.line());
         System.exit(0);
     }
 }
