@@ -16,7 +16,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * AdaLoRA as a {@link PeftMethod}: {@link AdaLoraConfig}, the {@link SvdLinear} and {@link SvdConv2d} layers, LoRA's {@code lora_} names and
+ * AdaLoRA as a {@link PeftMethod}: {@link AdaLoraConfig}, the {@link SvdLinear} and {@link SvdConv2d} layers, LoRA's
+ * {@code lora_} names and
  * {@code bias} modes, tensors cut to the kept ranks when saved, and rank allocation during training
  * ({@link AdaLoraTraining}).
  */

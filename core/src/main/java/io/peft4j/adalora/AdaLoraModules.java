@@ -93,8 +93,10 @@ public final class AdaLoraModules {
                         + "(groups=" + conv.getGroups() + "), and PEFT 0.20's SVDConv2d builds lora_A with in_channels"
                         + " * kh * kw columns, which does not reshape to a grouped kernel; do not target this layer");
             }
-            return new SvdConv2d(name, conv, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(), init);
+            return new SvdConv2d(name, conv, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(),
+                    init);
         }
-        return new SvdLinear(name, weight, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(), init);
+        return new SvdLinear(name, weight, r, config.initR(), scaling(config.loraAlpha(), r), config.loraDropout(),
+                init);
     }
 }

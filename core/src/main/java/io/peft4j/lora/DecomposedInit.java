@@ -37,7 +37,8 @@ final class DecomposedInit {
     private DecomposedInit() {}
 
     /**
-     * The factors {@code [A, B]} ({@code [r, in]}, {@code [out, r]}, the weight's type) that {@code init} gives a Linear
+     * The factors {@code [A, B]} ({@code [r, in]}, {@code [out, r]}, the weight's type) that {@code init} gives a
+     * Linear
      * with weight {@code baseWeight}; for PiSSA and OLoRA, {@code baseWeight} is replaced by the residual in place.
      *
      * @throws PeftConfigException for a rank the decomposition cannot give, an odd rank (orthogonal), a scaling PiSSA

@@ -29,7 +29,8 @@ public final class InitLoraWeights {
         /** JSON {@code "gaussian"}: A normal with std {@code 1/r}, B zero. */
         GAUSSIAN,
         /**
-         * JSON {@code "pissa"} or {@code "pissa_niter_N"}: A and B from the leading r singular triplets of W (a full SVD,
+         * JSON {@code "pissa"} or {@code "pissa_niter_N"}: A and B from the leading r singular triplets of W (a full
+         * SVD,
          * or torch's randomized {@code svd_lowrank} with N subspace iterations), W replaced by the residual.
          */
         PISSA,

@@ -29,7 +29,8 @@ public class LoraEmbedding extends LowRankFactors {
         NDManager manager = weight.getManager();
         Shape shape = new Shape(r, weight.getShape().get(0));
         DataType dtype = weight.getDataType();
-        return init.kind() == InitLoraWeights.Kind.FALSE ? manager.randomNormal(shape, dtype) : manager.zeros(shape, dtype);
+        return init.kind() == InitLoraWeights.Kind.FALSE ? manager.randomNormal(shape, dtype)
+                : manager.zeros(shape, dtype);
     }
 
     private static NDArray initB(Parameter table, int r) {

@@ -71,7 +71,8 @@ public class LoraLinear extends LowRankFactors {
     private static NDArray initB(Parameter baseWeight, int r, InitLoraWeights init) {
         NDArray weight = baseWeight.getArray();
         Shape shape = new Shape(weight.getShape().get(0), r);
-        return init.kind() == InitLoraWeights.Kind.FALSE ? kaimingUniform(weight.getManager(), shape, weight.getDataType())
+        return init.kind() == InitLoraWeights.Kind.FALSE
+                ? kaimingUniform(weight.getManager(), shape, weight.getDataType())
                 : weight.getManager().zeros(shape, weight.getDataType());
     }
 
@@ -156,7 +157,9 @@ public class LoraLinear extends LowRankFactors {
         return delta(loraA().getArray(), loraB().getArray());
     }
 
-    /** {@code b @ a * scaling} for factors {@code a}, {@code b} (the parameters' arrays or their values on a device). */
+    /**
+     * {@code b @ a * scaling} for factors {@code a}, {@code b} (the parameters' arrays or their values on a device).
+     */
     protected final NDArray delta(NDArray a, NDArray b) {
         return b.matMul(a).muli((float) scaling());
     }

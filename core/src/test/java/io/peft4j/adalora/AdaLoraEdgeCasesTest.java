@@ -22,7 +22,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** AdaLoRA's less-trodden paths, each as PEFT 0.20's adalora {@code config}, {@code layer} and {@code model} take it. */
+/**
+ * AdaLoRA's less-trodden paths, each as PEFT 0.20's adalora {@code config}, {@code layer} and {@code model} take it.
+ */
 class AdaLoraEdgeCasesTest extends DjlTestCase {
 
     private Mlp mlp() {

@@ -38,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * AdaLoRA on Conv2d against PEFT 0.20's {@code SVDConv2d} formula written out here: {@code lora_A [r, in*kh*kw]},
  * {@code lora_E [r, 1]}, {@code lora_B [out, r]}, and the output {@code base(x) + conv2d(x, delta)} with
- * {@code delta = (B @ (A * E) * lora_alpha / (ranknum + 1e-5)).reshape(W.shape)} and the base layer's stride, padding and
+ * {@code delta = (B @ (A * E) * lora_alpha / (ranknum + 1e-5)).reshape(W.shape)} and the base layer's stride, padding
+ * and
  * dilation; merging adds the same delta to W.
  */
 class SvdConv2dTest extends DjlTestCase {

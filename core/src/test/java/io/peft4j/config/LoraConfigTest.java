@@ -198,7 +198,8 @@ class LoraConfigTest {
     @Test
     void decomposedInitialisationsAreReadAsPeftReadsThem() {
         LoraConfig niter = (LoraConfig) AdapterConfigs.parse(
-                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_4\"}", "t");
+                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_4\"}",
+                "t");
         assertEquals(InitLoraWeights.Kind.PISSA, niter.initLoraWeights().kind());
         assertEquals(4, niter.initLoraWeights().niter());
         assertTrue(niter.initLoraWeights().randomized());
@@ -217,7 +218,8 @@ class LoraConfigTest {
         assertEquals("init_lora_weights should be 'pissa' or 'pissa_niter_[number of iters]', got pissa_fast "
                 + "instead.", bad.peftMessage());
         PeftConfigException letters = assertThrows(PeftConfigException.class, () -> AdapterConfigs.parse(
-                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_x\"}", "t"));
+                "{\"peft_type\": \"LORA\", \"target_modules\": [\"q\"], \"init_lora_weights\": \"pissa_niter_x\"}",
+                "t"));
         assertEquals("invalid literal for int() with base 10: 'x'", letters.peftMessage());
     }
 

@@ -42,7 +42,8 @@ class GoldenCasesTest extends DjlTestCase {
     }
 
     /**
-     * DoRA as PEFT's {@code DoraLinearVariant} ({@code h4}), conv variant ({@code h8}, magnitude {@code [1, out, 1, 1]})
+     * DoRA as PEFT's {@code DoraLinearVariant} ({@code h4}), conv variant ({@code h8}, magnitude {@code [1, out, 1,
+     * 1]})
      * and {@code DoraEmbeddingVariant} ({@code h9}, magnitude per embedding dimension).
      */
     @ParameterizedTest

@@ -139,7 +139,8 @@ class DecomposedInitTest extends DjlTestCase {
             LoraLinear lora = adapter(adapters, "0");
             NDArray ba = lora.loraB().getArray().matMul(lora.loraA().getArray()).mul(2f);
             assertTrue(maxAbs(w.add(ba).sub(spectrum)) < 1e-6, "W_res + s B A = W");
-            assertTrue(maxAbs(ba.sub(truncated)) < 1e-4, "s B A is the rank-4 truncation: " + maxAbs(ba.sub(truncated)));
+            assertTrue(maxAbs(ba.sub(truncated)) < 1e-4,
+                    "s B A is the rank-4 truncation: " + maxAbs(ba.sub(truncated)));
             if (run == 0) {
                 first[0] = lora.loraA().getArray().toFloatArray();
                 first[1] = lora.loraB().getArray().toFloatArray();

@@ -91,7 +91,8 @@ class GoldenThroughAgentTest {
 
     /**
      * The cases beyond LoRA on Linear: LoRA on an IdEmbedding and on Conv2d, IA3 (fc2 feed-forward), AdaLoRA
-     * (SVDLinear), and DoRA on Conv2d and on an IdEmbedding (edge cases h8, h9). Each runs twice: as injected (PEFT's {@code expected_output}) and with {@code merge=true} (PEFT's
+     * (SVDLinear), and DoRA on Conv2d and on an IdEmbedding (edge cases h8, h9). Each runs twice: as injected (PEFT's
+     * {@code expected_output}) and with {@code merge=true} (PEFT's
      * output after {@code layer.merge()} on every tuner layer).
      */
     @ParameterizedTest(name = "{0}")

@@ -39,7 +39,8 @@ class ReadmeQuickStartTest {
         Files.writeString(src, source, StandardCharsets.UTF_8);
         Files.writeString(Files.createDirectories(work.resolve("lora-adapter")).resolve("adapter_config.json"), config,
                 StandardCharsets.UTF_8);
-        Path classes = TestApps.compile(src, "com.example.QuickStart", Files.createDirectories(work.resolve("classes")));
+        Path classes = TestApps.compile(src, "com.example.QuickStart",
+                Files.createDirectories(work.resolve("classes")));
 
         ForkedJvm.Result run = new ForkedJvm("com.example.QuickStart")
                 .classpath(classes + java.io.File.pathSeparator + ItEnvironment.applicationClasspath())

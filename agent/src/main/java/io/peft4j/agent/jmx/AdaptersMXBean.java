@@ -34,7 +34,9 @@ public interface AdaptersMXBean {
      */
     String[] getRequestsPerAdapter();
 
-    /** Requests that named an adapter the model does not have and ran on the base model ({@code unknownAdapter=base}). */
+    /**
+     * Requests that named an adapter the model does not have and ran on the base model ({@code unknownAdapter=base}).
+     */
     long getUnknownAdapterRequests();
 
     /** Throwables the agent's hooks swallowed so the application kept running (should be 0). */
