@@ -168,7 +168,15 @@ class MixedBatchTest extends DjlTestCase {
             try (AdapterSelection s = Peft.useAdapters(routing.get(i))) {
                 alone = forward(model, x.get(i + ":" + (i + 1)));
             }
-            GoldenCase.assertClose(alone, row(mixed, rows, i), 1e-6, what + " row " + i + " (" + routing.get(i) + ")");
+            // 1e-6 relative to the row's largest value: where the base layer itself runs per group (feed-forward IA3
+            // scales its input), its GEMM sees fewer rows than the full batch and MKL may block and sum it differently
+            // (seen once: 3.8e-6 with random inputs and IA3 vectors).
+            double scale = 1;
+            for (float v : alone) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            GoldenCase.assertClose(alone, row(mixed, rows, i), 1e-6 * scale,
+                    what + " row " + i + " (" + routing.get(i) + ")");
             if (!routing.get(i).equals("__base__")) {
                 float[] b = row(base, rows, i);
                 double diff = 0;
