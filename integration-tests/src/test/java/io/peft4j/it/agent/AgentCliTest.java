@@ -47,6 +47,19 @@ class AgentCliTest {
     }
 
     @Test
+    void mergeWithoutDjlOnItsClassPathSaysHowToPassIt() {
+        // The agent jar ships no DJL: the offline merge needs the application's class path (--classpath).
+        Path work = Env.freshDir("agent/cli-merge-no-djl");
+        Path caseDir = Env.goldenCase("b1_lora_mlp");
+        AgentCli.Result r = AgentCli.run(work, "merge", "--model",
+                caseDir.resolve("base_model.torchscript.pt").toString(), "--adapter", caseDir.toString(), "--out",
+                work.resolve("merged.pt").toString());
+        assertAll(() -> assertEquals(1, r.exitCode(), r::toString),
+                () -> assertTrue(r.stderr().contains("pass the application's class path with --classpath"),
+                        r::toString));
+    }
+
+    @Test
     void inspectOfInvalidJsonFailsNamingTheFile() throws IOException {
         Path work = Env.freshDir("agent/cli-inspect-invalid");
         Path adapter = Files.createDirectories(work.resolve("adapter"));
