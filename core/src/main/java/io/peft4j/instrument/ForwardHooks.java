@@ -9,8 +9,10 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the calls woven into DJL's forward run: finds the tuned-module record of a block (one map lookup, {@code null}
- * for blocks without adapters) and lets it rewrite the input and output. Never throws: errors are counted in
- * {@link AdviceErrors} and the block's own result is used.
+ * for blocks without adapters) and lets it rewrite the input and output. An adapter's error follows
+ * {@link AdviceErrors}' policy: the forward fails with an {@link AdapterFailure} naming the module and adapter
+ * (default), or is counted and the block's own result used ({@code onError=warn}). Finding a block's adapters never
+ * throws.
  */
 public final class ForwardHooks {
 
@@ -33,7 +35,7 @@ public final class ForwardHooks {
         try {
             return ((TunedModule) module).beforeForward((ParameterStore) store, (NDList) inputs, training);
         } catch (Throwable t) {
-            AdviceErrors.record("preparing the input of '" + ((TunedModule) module).path() + "'", t);
+            failed((TunedModule) module, "preparing the module's input", t);
             return inputs;
         }
     }
@@ -45,9 +47,13 @@ public final class ForwardHooks {
             return ((TunedModule) module).afterForward((ParameterStore) store, (NDList) inputs, training,
                     (NDList) output);
         } catch (Throwable t) {
-            AdviceErrors.record("adding the adapters of '" + ((TunedModule) module).path() + "'", t);
+            failed((TunedModule) module, "adding its output", t);
             return output;
         }
+    }
+
+    private static void failed(TunedModule module, String what, Throwable t) {
+        AdviceErrors.hookFailed(module.path(), module.active().toString(), what, t);
     }
 
     /**
