@@ -21,13 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Saving is atomic: a JVM saving an adapter over and over into one directory is killed with SIGKILL at random
  * moments, and after every kill the directory holds either nothing yet (first save unfinished) or one complete
- * adapter, the old or the new, byte for byte. {@code mvn verify} kills 5 times; the full run kills 50:
+ * adapter, the old or the new, byte for byte. {@code mvn verify} kills 3 times; the full run kills 50:
  * {@code mvn -B -pl core -am verify -Dtest=AtomicSaveKillTest -Dsurefire.failIfNoSpecifiedTests=false
  * -Dpeft4j.kills=50}.
  */
 class AtomicSaveKillTest {
 
-    private static final int KILLS = Integer.getInteger("peft4j.kills", 5);
+    private static final int KILLS = Integer.getInteger("peft4j.kills", 3);
 
     @Test
     void aKilledSaveLeavesTheOldOrTheNewCompleteAdapter(@TempDir Path dir) throws Exception {
