@@ -123,7 +123,8 @@ public final class AdapterDirectory {
     /**
      * Loads {@code dir/adapter_model.safetensors} into adapter {@code adapter}. Keys the model does not have are
      * reported as a warning (as PEFT does); adapter keys the file lacks are an error, since the adapter would be
-     * silently half-initialised.
+     * silently half-initialised; so is a floating-point tensor holding NaN or infinite values (checked before any
+     * value is copied into the model).
      */
     public static StateDictLoadResult loadWeights(ModelAdapters model, String adapter, Path dir) {
         Path file = dir.resolve(WEIGHTS_FILE);
@@ -139,6 +140,13 @@ public final class AdapterDirectory {
             Map<String, NDArray> stateDict = new LinkedHashMap<>();
             weights.tensors().forEach((name, tensor) -> stateDict.put(name, TensorArrays.toNDArray(
                     tensor.dtype() == SafetensorsDType.BF16 ? tensor.toFloat32() : tensor, manager)));
+            for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+                NDArray a = e.getValue();
+                if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
+                    throw new IllegalArgumentException(file + ": tensor '" + e.getKey()
+                            + "' holds NaN or infinite values; the adapter is refused");
+                }
+            }
             try {
                 result = PeftStateDicts.load(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {
