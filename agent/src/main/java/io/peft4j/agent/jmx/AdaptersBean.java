@@ -82,6 +82,13 @@ public final class AdaptersBean implements AdaptersMXBean {
     }
 
     @Override
+    public String[] getHookErrors() {
+        return AdviceErrors.byModule().entrySet().stream()
+                .map(e -> e.getKey() + ": " + e.getValue().count() + " error(s), last: " + e.getValue().lastError())
+                .toArray(String[]::new);
+    }
+
+    @Override
     public long getTransformErrors() {
         return PeftInstrumentation.transformErrors();
     }

@@ -40,6 +40,12 @@ public interface AdaptersMXBean {
     /** Throwables the agent's hooks swallowed so the application kept running (should be 0). */
     long getSuppressedErrors();
 
+    /**
+     * Adapter errors per module (failed requests with {@code onError=fail}, base results served with
+     * {@code onError=warn}), as {@code module: N error(s), last: what failed and why}.
+     */
+    String[] getHookErrors();
+
     /** Errors while instrumenting DJL classes (should be 0). */
     long getTransformErrors();
 
