@@ -4,8 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftType;
+import io.peft4j.ia3.Ia3WeightedAdapters;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.lora.Combination;
+import io.peft4j.lora.CombineOptions;
 import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
@@ -133,13 +136,42 @@ public final class Peft {
     }
 
     /**
+     * PEFT's {@code add_weighted_adapter} with its default combination: {@code svd} for LoRA adapters, the weighted
+     * sum of the vectors for IA3 adapters (PEFT's {@code IA3Model.add_weighted_adapter}). The new adapter is not
+     * activated; an existing {@code name} is left unchanged (logged), as in PEFT.
+     *
+     * @return whether the adapter was added
+     */
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name) {
+        ModelAdapters m = require(model);
+        if (!adapters.isEmpty() && m.adapterNames().contains(adapters.get(0))
+                && m.config(adapters.get(0)).peftType() == PeftType.IA3) {
+            return Ia3WeightedAdapters.add(m, adapters, weights, name);
+        }
+        return WeightedAdapters.add(m, adapters, weights, name, Combination.SVD, CombineOptions.DEFAULTS);
+    }
+
+    /**
      * PEFT's {@code add_weighted_adapter}: adds adapter {@code name} combining LoRA {@code adapters} with
      * {@code weights} ({@code CAT}, {@code LINEAR} or {@code SVD}; SVD rank = the largest input rank). The new adapter
      * is not activated.
      */
-    public static void addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
             Combination combination) {
-        WeightedAdapters.add(require(model), adapters, weights, name, combination, null, null);
+        return WeightedAdapters.add(require(model), adapters, weights, name, combination, CombineOptions.DEFAULTS);
+    }
+
+    /**
+     * PEFT's {@code add_weighted_adapter} with every option: {@code combination_type} ({@link Combination}),
+     * {@code svd_rank}, {@code svd_clamp}, {@code density}, {@code majority_sign_method} and DARE's seed
+     * ({@link CombineOptions}). The new adapter is not activated; an existing {@code name} is left unchanged
+     * (logged), as in PEFT.
+     *
+     * @return whether the adapter was added
+     */
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
+            Combination combination, CombineOptions options) {
+        return WeightedAdapters.add(require(model), adapters, weights, name, combination, options);
     }
 
     /** The modules that carry adapters, by path. */

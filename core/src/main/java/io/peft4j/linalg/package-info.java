@@ -1,2 +1,5 @@
-/** Small dense linear algebra DJL lacks (a truncated SVD of low-rank products), in plain Java doubles. */
+/**
+ * Dense linear algebra DJL lacks: {@link io.peft4j.linalg.LapackSvd}, the singular value decomposition PyTorch
+ * computes (LAPACK's {@code sgesdd}, with its sign convention), for {@code add_weighted_adapter}'s SVD merges.
+ */
 package io.peft4j.linalg;
