@@ -1,14 +1,17 @@
 package io.peft4j;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftType;
 import io.peft4j.ia3.Ia3WeightedAdapters;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.io.SafetensorsFile;
 import io.peft4j.lora.Combination;
 import io.peft4j.lora.CombineOptions;
+import io.peft4j.lora.LoraHotswap;
 import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
@@ -17,6 +20,8 @@ import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.TunedModule;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -172,6 +177,50 @@ public final class Peft {
     public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
             Combination combination, CombineOptions options) {
         return WeightedAdapters.add(require(model), adapters, weights, name, combination, options);
+    }
+
+    /**
+     * PEFT's {@code hotswap_adapter}: replaces the weights of the loaded LoRA adapter {@code name} with those in
+     * {@code dir}, in place (same name, no re-injection, scalings from the new config; a smaller rank is zero-padded,
+     * see {@link #prepareForHotswap}). The configs must be compatible as PEFT checks them, and the new adapter may
+     * not target modules the loaded one does not. Forward passes see the old or the new weights, never a mix.
+     *
+     * @throws IllegalArgumentException with PEFT's message (nothing changed)
+     */
+    public static void hotswapAdapter(Block model, Path dir, String name) {
+        AdapterConfig config = AdapterConfigs.read(dir);
+        ModelAdapters adapters = require(model);
+        Path file = dir.resolve(AdapterDirectory.WEIGHTS_FILE);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> stateDict = new LinkedHashMap<>();
+            SafetensorsFile.read(file).tensors().forEach((key, tensor) -> stateDict.put(key,
+                    tensor.toFloat32().toNDArray(manager)));
+            LoraHotswap.hotswap(adapters, name, config, stateDict);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * PEFT's {@code hotswap_adapter_from_state_dict} (after {@code hotswap_adapter}'s config check): swaps
+     * {@code stateDict} (PEFT's saved keys, e.g. {@code fc1.lora_A.weight}) into the loaded adapter {@code name}.
+     */
+    public static void hotswapAdapterFromStateDict(Block model, Map<String, NDArray> stateDict, String name,
+            AdapterConfig config) {
+        LoraHotswap.hotswap(require(model), name, config, stateDict);
+    }
+
+    /**
+     * PEFT's {@code prepare_model_for_compiled_hotswap(model, target_rank=...)}: pads every LoRA adapter on a Linear
+     * or Conv2d module with zeros to {@code targetRank} (outputs unchanged), so adapters of smaller ranks can be
+     * hot-swapped in without changing a parameter's shape.
+     *
+     * @return how many layers were padded
+     */
+    public static int prepareForHotswap(Block model, int targetRank) {
+        return LoraHotswap.prepare(require(model), targetRank);
     }
 
     /** The modules that carry adapters, by path. */

@@ -8,8 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 
@@ -24,16 +22,16 @@ import java.util.Set;
 public final class TensorData {
     /**
      * Types whose NDArrays make DJL 0.36's PyTorch engine call {@code std::terminate}, killing the
-     * JVM, whether created from a buffer or by {@code toType}. {@link #toNDArray} refuses them.
+     * JVM, whether created from a buffer or by {@code toType}. {@link #toNDArray} refuses them. (Not an
+     * {@code EnumSet}: that reflects on the enum's methods, which name DJL types, and the CLI runs without DJL.)
      */
     private static final Set<SafetensorsDType> ENGINE_UNSAFE =
-            Collections.unmodifiableSet(
-                    EnumSet.of(
-                            SafetensorsDType.I16,
-                            SafetensorsDType.U16,
-                            SafetensorsDType.BF16,
-                            SafetensorsDType.U32,
-                            SafetensorsDType.U64));
+            Set.of(
+                    SafetensorsDType.I16,
+                    SafetensorsDType.U16,
+                    SafetensorsDType.BF16,
+                    SafetensorsDType.U32,
+                    SafetensorsDType.U64);
 
     private final SafetensorsDType dtype;
     private final long[] shape;

@@ -25,6 +25,54 @@ public record CombineOptions(Integer svdRank, Double svdClamp, Double density, M
         }
     }
 
+    /**
+     * Parses {@code key=value} pairs separated by commas, with PEFT's argument names: {@code svd_rank},
+     * {@code svd_clamp}, {@code density}, {@code majority_sign_method}, and {@code seed}; {@code null} or blank gives
+     * the defaults.
+     *
+     * @throws IllegalArgumentException naming the pair at fault
+     */
+    public static CombineOptions parse(String text) {
+        CombineOptions o = DEFAULTS;
+        if (text == null || text.isBlank()) {
+            return o;
+        }
+        for (String pair : text.split(",")) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("option '" + pair.trim() + "' is not key=value (keys: svd_rank, "
+                        + "svd_clamp, density, majority_sign_method, seed)");
+            }
+            String key = pair.substring(0, eq).trim();
+            String value = pair.substring(eq + 1).trim();
+            try {
+                switch (key) {
+                    case "svd_rank":
+                        o = o.withSvdRank(Integer.valueOf(value));
+                        break;
+                    case "svd_clamp":
+                        o = o.withSvdClamp(Double.valueOf(value));
+                        break;
+                    case "density":
+                        o = o.withDensity(Double.valueOf(value));
+                        break;
+                    case "majority_sign_method":
+                        o = o.withMajoritySign(MajoritySignMethod.ofPeftName(value));
+                        break;
+                    case "seed":
+                        o = o.withSeed(Long.valueOf(value));
+                        break;
+                    default:
+                        throw new IllegalArgumentException("unknown option '" + key + "' (keys: svd_rank, svd_clamp, "
+                                + "density, majority_sign_method, seed)");
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("option " + key + ": '" + value + "' is not a number");
+            }
+        }
+        return o;
+    }
+
     /** These options with {@code svd_rank}. */
     public CombineOptions withSvdRank(Integer rank) {
         return new CombineOptions(rank, svdClamp, density, majoritySign, seed);

@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}. Exit status 0 when the
- * command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2 for a usage
- * error. {@code --help} after any command prints its usage.
+ * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code combine}, {@code jmx}. Exit
+ * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
+ * for a usage error. {@code --help} after any command prints its usage.
  *
  * <p>This code runs without DJL on the class path: it only talks to other JVMs (attach API, JMX) and reads files.
  */
@@ -29,9 +29,12 @@ public final class Cli {
             "Commands:",
             "  attach <pid> [key=value,...]   inject adapters into a running JVM (no restart)",
             "  inspect <dir>                  print an adapter directory's config and tensors",
+            "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
+            "                                 add_weighted_adapter offline: combine adapter directories",
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
             "                                 list | adapters | modules | activate NAMES | disable | enable |",
-            "                                 merge | unmerge | load NAME | dump NAME | remove",
+            "                                 merge | unmerge | load NAME | dump NAME | remove |",
+            "                                 combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
             "  help [command]                 this text, or a command's usage",
             "",
             "Exit status: 0 ok, 1 failure, 2 usage error.");
@@ -60,6 +63,9 @@ public final class Cli {
                 break;
             case "inspect":
                 c = new InspectCommand();
+                break;
+            case "combine":
+                c = new CombineCommand();
                 break;
             case "jmx":
                 c = new JmxCommand();
@@ -100,6 +106,9 @@ public final class Cli {
                     return OK;
                 case "inspect":
                     out.println(new InspectCommand().usage());
+                    return OK;
+                case "combine":
+                    out.println(new CombineCommand().usage());
                     return OK;
                 case "jmx":
                     out.println(new JmxCommand().usage());

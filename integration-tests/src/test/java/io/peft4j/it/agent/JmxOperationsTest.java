@@ -249,9 +249,30 @@ class JmxOperationsTest {
 
     @Test
     @Order(8)
+    void combineAddsAWeightedAdapterThatIsNotActivated() {
+        String pid = Long.toString(app.pid());
+        // PEFT's cat of default (r=4) and other (r=2) with weights 1, 1: the sum of both deltas
+        AgentCli.Result combine = AgentCli.run(work, "jmx", pid, "combine", "both", "default+other", "1,1", "cat");
+        assertEquals(0, combine.exitCode(), combine::toString);
+        assertTrue(combine.stdout().contains("added both (cat of default+other, weights [1.0, 1.0]) to [Mlp#1]"),
+                combine::toString);
+        assertOutput("default", "combine (the active adapter stays default)");
+        assertEquals(6, jmx.rows("InjectedModules").stream().filter(r -> r.get("adapterName").equals("both")
+                && r.get("path").equals("fc2")).mapToInt(r -> (Integer) r.get("rank")).sum(), "cat rank 4 + 2");
+        jmx.invoke("activate", "both");
+        assertOutput("both", "activate(both), the cat of default and other");
+        AgentCli.Result bad = AgentCli.run(work, "jmx", pid, "combine", "bad", "default+other", "1,1", "ties",
+                "density=0.5");
+        assertAll(() -> assertEquals(1, bad.exitCode(), bad::toString),
+                () -> assertTrue(bad.stderr().contains("All adapters must have the same r value"), bad::toString));
+        assertFalse(adapters().containsKey("bad"), "a refused combine adds nothing");
+    }
+
+    @Test
+    @Order(10)
     void removeAllThenLoadFromAdapterRoot() {
         String removed = jmx.invoke("removeAll");
-        assertTrue(removed.contains("Mlp#1=[default, other]"), removed);
+        assertTrue(removed.contains("Mlp#1=[default, other, both]"), removed);
         assertOutput("disabled", "removeAll");
         assertEquals(List.of(), jmx.rows("Adapters"));
         assertEquals(List.of(), jmx.rows("InjectedModules"));
@@ -262,7 +283,7 @@ class JmxOperationsTest {
     }
 
     @Test
-    @Order(9)
+    @Order(11)
     void noSuppressedErrorsAndACleanStop() {
         assertAll(() -> assertEquals(0, jmx.count("SuppressedErrors"), app::describe),
                 () -> assertEquals(0, jmx.count("TransformErrors"), app::describe));
