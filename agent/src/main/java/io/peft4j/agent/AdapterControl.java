@@ -11,6 +11,7 @@ import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 import io.peft4j.lora.Combination;
 import io.peft4j.lora.CombineOptions;
+import io.peft4j.lora.LoraHotswap;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
@@ -249,7 +250,9 @@ public final class AdapterControl {
 
     /**
      * Loads adapter {@code adapterRoot/NAME} into every model in use and activates it (a hot swap: a concurrent
-     * forward pass sees the old adapters or the new one, never a mix).
+     * forward pass sees the old adapters or the new one, never a mix). A model that already has adapter
+     * {@code NAME} gets the new weights in place (PEFT's {@code hotswap_adapter}: no re-injection, scalings updated,
+     * smaller ranks zero-padded), when the configs are compatible as PEFT checks them.
      */
     public String load(String name) {
         checkName(name);
@@ -281,11 +284,18 @@ public final class AdapterControl {
                 throw new IllegalStateException("no model is in use yet: load applies to the models the application"
                         + " has used");
             }
+            List<Block> swaps = new ArrayList<>();
             for (Block root : roots) {
                 ModelAdapters m = AdapterRegistry.model(root);
                 if (m != null && m.adapterNames().contains(name)) {
-                    throw new IllegalArgumentException("model " + models.idOf(root) + " already has adapter '" + name
-                            + "': activate it with activate(" + name + "), or removeAll first; nothing was changed");
+                    try {
+                        LoraHotswap.checkCompatible(m.config(name), config);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("model " + models.idOf(root) + " already has adapter '"
+                                + name + "' and " + dir + " cannot be hot-swapped into it: " + e.getMessage()
+                                + "; nothing was changed");
+                    }
+                    swaps.add(root);
                 }
             }
             List<String> done = new ArrayList<>();
@@ -296,7 +306,14 @@ public final class AdapterControl {
                     unmergeIfMerged(existing);
                 }
                 try {
-                    ModelAdapters m = Peft.loadAdapter(root, dir, name);
+                    ModelAdapters m;
+                    if (swaps.contains(root)) {
+                        Peft.hotswapAdapter(root, dir, name);
+                        m = AdapterRegistry.model(root);
+                        LOG.info("JMX: model {} already had adapter '{}': hot-swapped its weights in place", id, name);
+                    } else {
+                        m = Peft.loadAdapter(root, dir, name);
+                    }
                     m.setActiveAdapters(List.of(name));
                     if (!m.adaptersEnabled()) {
                         m.setAdaptersEnabled(true);
@@ -311,7 +328,8 @@ public final class AdapterControl {
             }
             LOG.info("JMX: loaded adapter '{}' from {} into {} and activated it", name, dir, done);
             return "loaded " + name + " (" + config.peftType().jsonName() + ") from " + dir + " into " + done
-                    + "; active: " + name;
+                    + (swaps.isEmpty() ? "" : " (hot-swapped in place on " + swaps.stream().map(models::idOf)
+                    .toList() + ")") + "; active: " + name;
         }
     }
 

@@ -1,7 +1,6 @@
 package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftType;
@@ -197,15 +196,9 @@ public final class LoraHotswap {
 
     /** Zeroes {@code old} and copies {@code value} into its leading block (PEFT's {@code new_is_smaller}). */
     private static void copySmaller(NDArray old, NDArray value) {
-        long[] n = value.getShape().getShape();
-        StringBuilder index = new StringBuilder();
-        for (long d : n) {
-            index.append(index.length() == 0 ? "" : ", ").append("0:").append(d);
+        try (NDArray padded = LowRankFactors.zeroPadded(value, old.getShape().getShape())) {
+            WeightUpdate.copyInto(old, padded);
         }
-        NDArray padded = old.zerosLike();
-        padded.set(new NDIndex(index.toString()), value);
-        WeightUpdate.copyInto(old, padded);
-        padded.close();
     }
 
     private static TunedModule owner(List<TunedModule> modules, String name, String key) {

@@ -1,8 +1,9 @@
 package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import io.peft4j.layer.AdapterParameters;
@@ -104,6 +105,24 @@ public abstract class LowRankFactors implements LowRankAdapter {
         scalingChanged();
     }
 
+    /** {@code value} with zeros appended along every axis shorter than {@code shape}; a new array. */
+    static NDArray zeroPadded(NDArray value, long[] shape) {
+        NDArray out = value.duplicate();
+        for (int axis = 0; axis < shape.length; axis++) {
+            long have = out.getShape().get(axis);
+            if (have < shape[axis]) {
+                long[] extra = out.getShape().getShape();
+                extra[axis] = shape[axis] - have;
+                NDArray zeros = out.getManager().zeros(new Shape(extra), out.getDataType());
+                NDArray grown = NDArrays.concat(new NDList(out, zeros), axis);
+                out.close();
+                zeros.close();
+                out = grown;
+            }
+        }
+        return out;
+    }
+
     /** Called after {@link #setScaling}: a subclass drops what it derived from the scaling. */
     protected void scalingChanged() {}
 
@@ -131,9 +150,7 @@ public abstract class LowRankFactors implements LowRankAdapter {
         NDArray array = old.getArray();
         long[] dims = array.getShape().getShape();
         dims[axis] = newRank;
-        NDArray bigger = array.getManager().zeros(new Shape(dims), array.getDataType());
-        StringBuilder index = new StringBuilder(axis == 0 ? "" : ":, ").append("0:").append(array.getShape().get(axis));
-        bigger.set(new NDIndex(index.toString()), array);
+        NDArray bigger = zeroPadded(array, dims);
         NDScope.unregister(bigger);
         Parameter replacement = AdapterParameters.create(old.getName(), bigger);
         replacement.freeze(!old.requiresGradient());

@@ -55,6 +55,8 @@ class JmxOperationsTest {
         dumps = work.resolve("dumps");
         Path root = Files.createDirectories(work.resolve("adapters"));
         copyTree(CASE.resolve("other"), root.resolve("other"));
+        // w1's adapter b has default's config on the same base model and input: loading it as "default" hot-swaps
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("b"), root.resolve("default"));
         app = App.of("ServeApp")
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default,adapterRoot=" + root + ",dumpDir=" + dumps)
@@ -266,6 +268,23 @@ class JmxOperationsTest {
         assertAll(() -> assertEquals(1, bad.exitCode(), bad::toString),
                 () -> assertTrue(bad.stderr().contains("All adapters must have the same r value"), bad::toString));
         assertFalse(adapters().containsKey("bad"), "a refused combine adds nothing");
+    }
+
+    @Test
+    @Order(9)
+    void loadOfAnExistingAdapterHotSwapsItsWeightsInPlace() {
+        List<CompositeData> before = jmx.rows("InjectedModules");
+        String loaded = jmx.invoke("load", "default");
+        assertTrue(loaded.contains("(hot-swapped in place on [Mlp#1])"), loaded);
+        float[] actual = run();
+        float[] expected = Tensors.values(Env.goldenCase("w1_weighted_ties").resolve(
+                "expected_output_b.safetensors"), "output");
+        assertTrue(Tensors.close(actual, expected, 1e-5), () -> "after the hot swap the output is not w1's b (max "
+                + "diff " + Tensors.maxAbsDiff(actual, expected) + ")\n" + app.describe());
+        assertEquals(before, jmx.rows("InjectedModules"), "same modules, ranks and scalings: nothing re-injected");
+        String again = jmx.invoke("load", "other");
+        assertTrue(again.contains("(hot-swapped in place on [Mlp#1]); active: other"), again);
+        assertOutput("other", "load(other) over the loaded other");
     }
 
     @Test
