@@ -9,6 +9,7 @@ import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.log.PeftLog;
+import io.peft4j.model.NameMap;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
@@ -89,6 +90,11 @@ final class AgentStarter {
         try {
             adapters = options.adapters();
             long t = System.nanoTime();
+            if (options.nameMap() != null) {
+                NameMap map = NameMap.of(options.nameMap());
+                NameMap.useByDefault(map);
+                log.info("module names follow {} (nameMap={})", map.source(), options.nameMap());
+            }
             if (adapters.isEmpty()) {
                 log.warn("no adapter given (adapter=DIR): models are only instrumented{}",
                         options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()
