@@ -51,7 +51,7 @@ class BertNameMapTest {
         BertBlock b = BertBlock.builder().setTokenDictionarySize(30).optTypeDictionarySize(2)
                 .optMaxSequenceLength(6).optEmbeddingSize(8).optHiddenDropoutProbability(0)
                 .optTransformerBlockCount(2).optAttentionHeadCount(2).optHiddenSize(16).build();
-        b.setInitializer(new NormalInitializer(), Parameter.Type.WEIGHT);
+        b.setInitializer(new NormalInitializer(0.5f), Parameter.Type.WEIGHT);
         b.initialize(manager, DataType.FLOAT32, new Shape(2, 6), new Shape(2, 6), new Shape(2, 6));
         return b;
     }
@@ -113,12 +113,12 @@ class BertNameMapTest {
         assertEquals(List.of("transformer_1.selfAttention.queryProjection",
                 "transformer_1.selfAttention.valueProjection"), new ArrayList<>(Peft.tunedModules(djlNamed).keySet()));
         float[] adapted = forward(hfNamed);
-        assertArrayEquals(forward(djlNamed), adapted, 1e-6f, "the same modules got the same factors");
+        assertArrayEquals(forward(djlNamed), adapted, 1e-5f, "the same modules got the same factors");
         double diff = 0;
         for (int i = 0; i < base.length; i++) {
             diff = Math.max(diff, Math.abs(base[i] - adapted[i]));
         }
-        assertTrue(diff > 1e-3, "the adapter changes the output (max diff " + diff + ")");
+        assertTrue(diff > 1e-2, "the adapter changes the output (max diff " + diff + ")");
         assertEquals(new TreeSet<>(List.of("encoder.layer.1.attention.self.query.lora_A.weight",
                 "encoder.layer.1.attention.self.query.lora_B.weight",
                 "encoder.layer.1.attention.self.value.lora_A.weight",
