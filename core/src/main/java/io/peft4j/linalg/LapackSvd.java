@@ -81,6 +81,94 @@ public final class LapackSvd {
         return new Result(m, n, left, s, right);
     }
 
+    /**
+     * The leading {@code r} singular triplets of the product {@code b a} ({@code b: m x r}, {@code a: r x n}, both
+     * row-major) without forming it: thin QR of both factors, then {@link #decompose} of the {@code r x r} core.
+     * {@code U S Vh} equals the product's truncated SVD; the signs of the pairs are not LAPACK's for the full matrix,
+     * so use it only where they do not matter (no {@code svd_clamp}). Cost {@code O((m + n) r^2)} instead of
+     * {@code O(m n min(m, n))}.
+     *
+     * @return {@code U} ({@code m x r}), {@code S} ({@code r}), {@code Vh} ({@code r x n})
+     */
+    public static Result decomposeProduct(float[] b, float[] a, int m, int r, int n) {
+        double[][] qb = new double[m][r];
+        double[][] rb = new double[r][r];
+        qr(b, m, r, false, qb, rb);
+        double[][] qa = new double[n][r];
+        double[][] ra = new double[r][r];
+        qr(a, n, r, true, qa, ra);
+        float[] core = new float[r * r];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < r; j++) {
+                double sum = 0;
+                for (int t = 0; t < r; t++) {
+                    sum += rb[i][t] * ra[j][t];
+                }
+                core[i * r + j] = (float) sum;
+            }
+        }
+        Result small = decompose(core, r, r);
+        float[] u = new float[m * r];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < r; j++) {
+                double sum = 0;
+                for (int t = 0; t < r; t++) {
+                    sum += qb[i][t] * small.u()[t * r + j];
+                }
+                u[i * r + j] = (float) sum;
+            }
+        }
+        float[] vh = new float[r * n];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int t = 0; t < r; t++) {
+                    sum += small.vh()[i * r + t] * qa[j][t];
+                }
+                vh[i * n + j] = (float) sum;
+            }
+        }
+        return new Result(m, n, u, small.s(), vh);
+    }
+
+    /**
+     * Thin QR by modified Gram-Schmidt with re-orthogonalisation of a {@code rows x cols} matrix (row-major, or
+     * given transposed as {@code cols x rows} when {@code transposed}); dependent columns give zero columns.
+     */
+    private static void qr(float[] x, int rows, int cols, boolean transposed, double[][] q, double[][] r) {
+        double scale = 0;
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                q[i][j] = transposed ? x[j * rows + i] : x[i * cols + j];
+                scale = Math.max(scale, Math.abs(q[i][j]));
+            }
+        }
+        double eps = 1e-12 * Math.max(scale, Double.MIN_NORMAL) * Math.max(rows, 1);
+        for (int j = 0; j < cols; j++) {
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < j; i++) {
+                    double dot = 0;
+                    for (int t = 0; t < rows; t++) {
+                        dot += q[t][i] * q[t][j];
+                    }
+                    r[i][j] += dot;
+                    for (int t = 0; t < rows; t++) {
+                        q[t][j] -= dot * q[t][i];
+                    }
+                }
+            }
+            double norm = 0;
+            for (int t = 0; t < rows; t++) {
+                norm += q[t][j] * q[t][j];
+            }
+            norm = Math.sqrt(norm);
+            r[j][j] = norm <= eps ? 0 : norm;
+            for (int t = 0; t < rows; t++) {
+                q[t][j] = norm <= eps ? 0 : q[t][j] / norm;
+            }
+        }
+    }
+
     private static void sgesdd(int m, int n, float[] a, float[] s, float[] u, float[] vt, float[] work, int lwork,
             int[] iwork, intW info) {
         try {

@@ -101,7 +101,6 @@ final class FactorCombiner {
         }
         int out = first.out();
         int in = first.in();
-        List<float[]> deltas = new ArrayList<>();
         float[] w = new float[sources.size()];
         for (int i = 0; i < sources.size(); i++) {
             LoraFactors s = sources.get(i);
@@ -109,10 +108,8 @@ final class FactorCombiner {
                 throw new IllegalArgumentException("adapters disagree on the shape of module '" + path + "': "
                         + first + " and " + s);
             }
-            deltas.add(s.delta());
             w[i] = (float) (weights.get(i) * s.scaling());
         }
-        float[] merged = TaskMerging.merge(combination, deltas, w, options, random);
         int k = Math.min(out, in);
         if (newRank > k) {
             throw new IllegalArgumentException("svd_rank " + newRank + " is larger than min(out, in) = " + k
@@ -121,7 +118,17 @@ final class FactorCombiner {
                     + "mat2 shapes cannot be multiplied (" + out + "x" + newRank + " and " + k + "x" + k + ")\")"
                     : " (it writes an adapter of the wrong shape)"));
         }
-        LapackSvd.Result svd = LapackSvd.decompose(merged, out, in);
+        int total = sources.stream().mapToInt(LoraFactors::rank).sum();
+        LapackSvd.Result svd;
+        if (combination == Combination.SVD && options.svdClamp() == null && newRank <= total && 2 * total < k) {
+            // a plain sum of low-rank deltas and no clamp: only U S Vh matters, and the factors give it exactly
+            svd = lowRank(sources, w, out, in, total);
+        } else {
+            List<float[]> deltas = new ArrayList<>();
+            sources.forEach(source -> deltas.add(source.delta()));
+            svd = LapackSvd.decompose(TaskMerging.merge(combination, deltas, w, options, random), out, in);
+        }
+        k = svd.k();
         float[] b = new float[out * newRank];
         for (int i = 0; i < out; i++) {
             for (int j = 0; j < newRank; j++) {
@@ -134,6 +141,26 @@ final class FactorCombiner {
         }
         return new LoraFactors(a, LoraFactors.withRank(first.aShape(), 0, newRank), b,
                 LoraFactors.withRank(first.bShape(), 1, newRank), 1.0);
+    }
+
+    /** The SVD of {@code sum_i w_i s_i B_i A_i} from the stacked factors, {@code r = sum of ranks}. */
+    private static LapackSvd.Result lowRank(List<LoraFactors> sources, float[] w, int out, int in, int total) {
+        float[] b = new float[out * total];
+        float[] a = new float[total * in];
+        int offset = 0;
+        for (int i = 0; i < sources.size(); i++) {
+            LoraFactors s = sources.get(i);
+            int r = s.rank();
+            float c = (float) (w[i] * s.scaling());
+            for (int row = 0; row < out; row++) {
+                for (int t = 0; t < r; t++) {
+                    b[row * total + offset + t] = s.b()[row * r + t] * c;
+                }
+            }
+            System.arraycopy(s.a(), 0, a, offset * in, r * in);
+            offset += r;
+        }
+        return LapackSvd.decomposeProduct(b, a, out, total, in);
     }
 
     /**

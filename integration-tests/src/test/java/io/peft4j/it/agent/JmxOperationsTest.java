@@ -57,6 +57,8 @@ class JmxOperationsTest {
         copyTree(CASE.resolve("other"), root.resolve("other"));
         // w1's adapter b has default's config on the same base model and input: loading it as "default" hot-swaps
         copyTree(Env.goldenCase("w1_weighted_ties").resolve("b"), root.resolve("default"));
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("a"), root.resolve("wa"));
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("b"), root.resolve("wb"));
         app = App.of("ServeApp")
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default,adapterRoot=" + root + ",dumpDir=" + dumps)
@@ -287,11 +289,28 @@ class JmxOperationsTest {
         assertOutput("other", "load(other) over the loaded other");
     }
 
+    /** PEFT's golden add_weighted_adapter cases w1 (ties) and w5 (svd with svd_clamp), through the running agent. */
     @Test
     @Order(10)
+    void combineReproducesPeftsGoldenMerges() {
+        jmx.invoke("load", "wa");
+        jmx.invoke("load", "wb");
+        jmx.invoke("combine", "ties", "wa+wb", "0.7,0.3", "ties", "density=0.5,majority_sign_method=total");
+        jmx.invoke("combine", "svd", "wa+wb", "1,1", "svd", "svd_rank=6,svd_clamp=0.9");
+        for (String[] c : new String[][] {{"ties", "w1_weighted_ties"}, {"svd", "w5_weighted_svd_clamp"}}) {
+            jmx.invoke("activate", c[0]);
+            float[] actual = run();
+            float[] expected = Tensors.values(Env.goldenCase(c[1]).resolve("expected_output.safetensors"), "output");
+            assertTrue(Tensors.close(actual, expected, 1e-5), () -> c[1] + " through JMX combine: max diff "
+                    + Tensors.maxAbsDiff(actual, expected) + "\n" + app.describe());
+        }
+    }
+
+    @Test
+    @Order(11)
     void removeAllThenLoadFromAdapterRoot() {
         String removed = jmx.invoke("removeAll");
-        assertTrue(removed.contains("Mlp#1=[default, other, both]"), removed);
+        assertTrue(removed.contains("Mlp#1=[default, other, both, wa, wb, ties, svd]"), removed);
         assertOutput("disabled", "removeAll");
         assertEquals(List.of(), jmx.rows("Adapters"));
         assertEquals(List.of(), jmx.rows("InjectedModules"));
@@ -302,7 +321,7 @@ class JmxOperationsTest {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void noSuppressedErrorsAndACleanStop() {
         assertAll(() -> assertEquals(0, jmx.count("SuppressedErrors"), app::describe),
                 () -> assertEquals(0, jmx.count("TransformErrors"), app::describe));
