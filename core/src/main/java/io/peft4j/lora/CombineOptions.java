@@ -43,34 +43,37 @@ public record CombineOptions(Integer svdRank, Double svdClamp, Double density, M
                 throw new IllegalArgumentException("option '" + pair.trim() + "' is not key=value (keys: svd_rank, "
                         + "svd_clamp, density, majority_sign_method, seed)");
             }
-            String key = pair.substring(0, eq).trim();
-            String value = pair.substring(eq + 1).trim();
-            try {
-                switch (key) {
-                    case "svd_rank":
-                        o = o.withSvdRank(Integer.valueOf(value));
-                        break;
-                    case "svd_clamp":
-                        o = o.withSvdClamp(Double.valueOf(value));
-                        break;
-                    case "density":
-                        o = o.withDensity(Double.valueOf(value));
-                        break;
-                    case "majority_sign_method":
-                        o = o.withMajoritySign(MajoritySignMethod.ofPeftName(value));
-                        break;
-                    case "seed":
-                        o = o.withSeed(Long.valueOf(value));
-                        break;
-                    default:
-                        throw new IllegalArgumentException("unknown option '" + key + "' (keys: svd_rank, svd_clamp, "
-                                + "density, majority_sign_method, seed)");
-                }
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("option " + key + ": '" + value + "' is not a number");
-            }
+            o = o.with(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
         }
         return o;
+    }
+
+    /**
+     * These options with one of them set by PEFT's name: {@code svd_rank}, {@code svd_clamp}, {@code density},
+     * {@code majority_sign_method}, or {@code seed}.
+     *
+     * @throws IllegalArgumentException for an unknown key or a value that is not a number
+     */
+    public CombineOptions with(String key, String value) {
+        try {
+            switch (key) {
+                case "svd_rank":
+                    return withSvdRank(Integer.valueOf(value));
+                case "svd_clamp":
+                    return withSvdClamp(Double.valueOf(value));
+                case "density":
+                    return withDensity(Double.valueOf(value));
+                case "majority_sign_method":
+                    return withMajoritySign(MajoritySignMethod.ofPeftName(value));
+                case "seed":
+                    return withSeed(Long.valueOf(value));
+                default:
+                    throw new IllegalArgumentException("unknown option '" + key + "' (keys: svd_rank, svd_clamp, "
+                            + "density, majority_sign_method, seed)");
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + ": '" + value + "' is not a number");
+        }
     }
 
     /** These options with {@code svd_rank}. */

@@ -35,7 +35,8 @@ class AdapterConfigRoundTripTest {
     void findsAllGoldenConfigs() {
         List<String> names = goldenConfigs().stream().map(p -> GoldenFiles.dir().relativize(p).toString())
                 .collect(Collectors.toList());
-        assertEquals(14, names.size(), names::toString);
+        assertEquals(29, names.size(), names::toString);
+        assertTrue(names.contains("w5_weighted_svd_clamp/combined/adapter_config.json"));
         assertTrue(names.contains("g_two_adapters/default/adapter_config.json"));
         assertTrue(names.contains("g_two_adapters/other/adapter_config.json"));
     }

@@ -3,7 +3,6 @@ package io.peft4j.agent.cli;
 import io.peft4j.lora.AdapterCombiner;
 import io.peft4j.lora.Combination;
 import io.peft4j.lora.CombineOptions;
-import io.peft4j.lora.MajoritySignMethod;
 
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -11,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code combine --adapter DIR_A --adapter DIR_B --weights 0.7,0.3 --type ties --density 0.5 --out DIR}: PEFT's
@@ -18,6 +18,10 @@ import java.util.List;
  * LoRA adapter as PEFT would save it, ready to load anywhere.
  */
 final class CombineCommand implements Cli.Command {
+
+    /** Flags that set a {@link CombineOptions} field, by PEFT's argument name. */
+    private static final Map<String, String> OPTION_KEYS = Map.of("--density", "density", "--majority-sign",
+            "majority_sign_method", "--svd-rank", "svd_rank", "--svd-clamp", "svd_clamp", "--seed", "seed");
 
     @Override
     public String usage() {
@@ -73,23 +77,12 @@ final class CombineCommand implements Cli.Command {
                     case "--type":
                         combination = Combination.ofPeftName(value);
                         break;
-                    case "--density":
-                        options = options.withDensity(Double.valueOf(value));
-                        break;
-                    case "--majority-sign":
-                        options = options.withMajoritySign(MajoritySignMethod.ofPeftName(value));
-                        break;
-                    case "--svd-rank":
-                        options = options.withSvdRank(Integer.valueOf(value));
-                        break;
-                    case "--svd-clamp":
-                        options = options.withSvdClamp(Double.valueOf(value));
-                        break;
-                    case "--seed":
-                        options = options.withSeed(Long.valueOf(value));
-                        break;
                     default:
-                        throw new UsageException("unknown option '" + flag + "'", usage());
+                        String key = OPTION_KEYS.get(flag);
+                        if (key == null) {
+                            throw new UsageException("unknown option '" + flag + "'", usage());
+                        }
+                        options = options.with(key, value);
                 }
             } catch (NumberFormatException e) {
                 throw new UsageException(flag + ": '" + value + "' is not a number", usage());
