@@ -12,6 +12,7 @@ import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.instrument.RequestHooks;
 import io.peft4j.log.PeftLog;
+import io.peft4j.model.NameMap;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.traced.TracedLoading;
 import io.peft4j.traced.TracedModel;
@@ -95,6 +96,11 @@ final class AgentStarter {
         List<StartupAdapter> adapters = new ArrayList<>();
         try {
             long t = System.nanoTime();
+            if (options.nameMap() != null) {
+                NameMap map = NameMap.of(options.nameMap());
+                NameMap.useByDefault(map);
+                log.info("module names follow {} (nameMap={})", map.source(), options.nameMap());
+            }
             if (options.adapters().isEmpty()) {
                 log.warn("no adapter given (adapter=DIR): models are only instrumented{}",
                         options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()

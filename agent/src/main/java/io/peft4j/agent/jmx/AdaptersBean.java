@@ -139,6 +139,11 @@ public final class AdaptersBean implements AdaptersMXBean {
     }
 
     @Override
+    public String combine(String name, String adapters, String weights, String type, String options) {
+        return call(() -> control.combine(name, adapters, weights, type, options));
+    }
+
+    @Override
     public String removeAll() {
         return call(control::removeAll);
     }
