@@ -1,11 +1,18 @@
 package io.peft4j;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftType;
+import io.peft4j.ia3.Ia3WeightedAdapters;
 import io.peft4j.instrument.PeftInstrumentation;
+import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.lora.Combination;
+import io.peft4j.lora.CombineOptions;
+import io.peft4j.lora.LoraHotswap;
 import io.peft4j.lora.ResidualConversion;
 import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
@@ -19,6 +26,8 @@ import io.peft4j.tuner.AdapterSelection;
 import io.peft4j.tuner.ModelAdapters;
 import io.peft4j.tuner.TunedModule;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -197,13 +206,86 @@ public final class Peft {
     }
 
     /**
+     * PEFT's {@code add_weighted_adapter} with its default combination: {@code svd} for LoRA adapters, the weighted
+     * sum of the vectors for IA3 adapters (PEFT's {@code IA3Model.add_weighted_adapter}). The new adapter is not
+     * activated; an existing {@code name} is left unchanged (logged), as in PEFT.
+     *
+     * @return whether the adapter was added
+     */
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name) {
+        ModelAdapters m = require(model);
+        if (!adapters.isEmpty() && m.adapterNames().contains(adapters.get(0))
+                && m.config(adapters.get(0)).peftType() == PeftType.IA3) {
+            return Ia3WeightedAdapters.add(m, adapters, weights, name);
+        }
+        return WeightedAdapters.add(m, adapters, weights, name, Combination.SVD, CombineOptions.DEFAULTS);
+    }
+
+    /**
      * PEFT's {@code add_weighted_adapter}: adds adapter {@code name} combining LoRA {@code adapters} with
      * {@code weights} ({@code CAT}, {@code LINEAR} or {@code SVD}; SVD rank = the largest input rank). The new adapter
      * is not activated.
      */
-    public static void addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
             Combination combination) {
-        WeightedAdapters.add(require(model), adapters, weights, name, combination, null, null);
+        return WeightedAdapters.add(require(model), adapters, weights, name, combination, CombineOptions.DEFAULTS);
+    }
+
+    /**
+     * PEFT's {@code add_weighted_adapter} with every option: {@code combination_type} ({@link Combination}),
+     * {@code svd_rank}, {@code svd_clamp}, {@code density}, {@code majority_sign_method} and DARE's seed
+     * ({@link CombineOptions}). The new adapter is not activated; an existing {@code name} is left unchanged
+     * (logged), as in PEFT.
+     *
+     * @return whether the adapter was added
+     */
+    public static boolean addWeightedAdapter(Block model, List<String> adapters, List<Double> weights, String name,
+            Combination combination, CombineOptions options) {
+        return WeightedAdapters.add(require(model), adapters, weights, name, combination, options);
+    }
+
+    /**
+     * PEFT's {@code hotswap_adapter}: replaces the weights of the loaded LoRA adapter {@code name} with those in
+     * {@code dir}, in place (same name, no re-injection, scalings from the new config; a smaller rank is zero-padded,
+     * see {@link #prepareForHotswap}). The configs must be compatible as PEFT checks them, and the new adapter may
+     * not target modules the loaded one does not. Forward passes see the old or the new weights, never a mix.
+     *
+     * @throws IllegalArgumentException with PEFT's message (nothing changed)
+     */
+    public static void hotswapAdapter(Block model, Path dir, String name) {
+        AdapterConfig config = AdapterConfigs.read(dir);
+        ModelAdapters adapters = require(model);
+        Path file = dir.resolve(AdapterDirectory.WEIGHTS_FILE);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Map<String, NDArray> stateDict = new LinkedHashMap<>();
+            SafetensorsFile.read(file).tensors().forEach((key, tensor) -> stateDict.put(key,
+                    TensorArrays.toNDArray(tensor.toFloat32(), manager)));
+            LoraHotswap.hotswap(adapters, name, config, stateDict);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * PEFT's {@code hotswap_adapter_from_state_dict} (after {@code hotswap_adapter}'s config check): swaps
+     * {@code stateDict} (PEFT's saved keys, e.g. {@code fc1.lora_A.weight}) into the loaded adapter {@code name}.
+     */
+    public static void hotswapAdapterFromStateDict(Block model, Map<String, NDArray> stateDict, String name,
+            AdapterConfig config) {
+        LoraHotswap.hotswap(require(model), name, config, stateDict);
+    }
+
+    /**
+     * PEFT's {@code prepare_model_for_compiled_hotswap(model, target_rank=...)}: pads every LoRA adapter on a Linear
+     * or Conv2d module with zeros to {@code targetRank} (outputs unchanged), so adapters of smaller ranks can be
+     * hot-swapped in without changing a parameter's shape.
+     *
+     * @return how many layers were padded
+     */
+    public static int prepareForHotswap(Block model, int targetRank) {
+        return LoraHotswap.prepare(require(model), targetRank);
     }
 
     /**

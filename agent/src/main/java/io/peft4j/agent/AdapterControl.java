@@ -9,6 +9,9 @@ import io.peft4j.config.AdapterConfigs;
 import io.peft4j.io.TensorArrays;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
+import io.peft4j.lora.Combination;
+import io.peft4j.lora.CombineOptions;
+import io.peft4j.lora.LoraHotswap;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.traced.TracedModel;
 import io.peft4j.traced.TracedModels;
@@ -262,7 +265,9 @@ public final class AdapterControl {
 
     /**
      * Loads adapter {@code adapterRoot/NAME} into every model in use and activates it (a hot swap: a concurrent
-     * forward pass sees the old adapters or the new one, never a mix).
+     * forward pass sees the old adapters or the new one, never a mix). A model that already has adapter
+     * {@code NAME} gets the new weights in place (PEFT's {@code hotswap_adapter}: no re-injection, scalings updated,
+     * smaller ranks zero-padded), when the configs are compatible as PEFT checks them.
      */
     public String load(String name) {
         checkName(name);
@@ -294,11 +299,22 @@ public final class AdapterControl {
                 throw new IllegalStateException("no model is in use yet: load applies to the models the application"
                         + " has used");
             }
+            List<Block> swaps = new ArrayList<>();
             for (Block root : roots) {
                 ModelAdapters m = AdapterRegistry.model(root);
-                if (m != null && m.adapterNames().contains(name) || TracedControl.has(root, name)) {
+                if (TracedControl.has(root, name)) {
                     throw new IllegalArgumentException("model " + models.idOf(root) + " already has adapter '" + name
                             + "': activate it with activate(" + name + "), or removeAll first; nothing was changed");
+                }
+                if (m != null && m.adapterNames().contains(name)) {
+                    try {
+                        LoraHotswap.checkCompatible(m.config(name), config);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("model " + models.idOf(root) + " already has adapter '"
+                                + name + "' and " + dir + " cannot be hot-swapped into it: " + e.getMessage()
+                                + "; nothing was changed");
+                    }
+                    swaps.add(root);
                 }
             }
             List<String> done = new ArrayList<>();
@@ -314,7 +330,14 @@ public final class AdapterControl {
                         done.add(id);
                         continue;
                     }
-                    ModelAdapters m = Peft.loadAdapter(root, dir, name);
+                    ModelAdapters m;
+                    if (swaps.contains(root)) {
+                        Peft.hotswapAdapter(root, dir, name);
+                        m = AdapterRegistry.model(root);
+                        LOG.info("JMX: model {} already had adapter '{}': hot-swapped its weights in place", id, name);
+                    } else {
+                        m = Peft.loadAdapter(root, dir, name);
+                    }
                     m.setActiveAdapters(List.of(name));
                     if (!m.adaptersEnabled()) {
                         m.setAdaptersEnabled(true);
@@ -330,7 +353,65 @@ public final class AdapterControl {
             }
             LOG.info("JMX: loaded adapter '{}' from {} into {} and activated it", name, dir, done);
             return "loaded " + name + " (" + config.peftType().jsonName() + ") from " + dir + " into " + done
-                    + "; active: " + name;
+                    + (swaps.isEmpty() ? "" : " (hot-swapped in place on " + swaps.stream().map(models::idOf)
+                    .toList() + ")") + "; active: " + name;
+        }
+    }
+
+    /**
+     * PEFT's {@code add_weighted_adapter} on every adapted model that has all {@code adapters}: adds adapter
+     * {@code name} combining them ({@code a+b}) with {@code weights} ({@code 0.7,0.3}). {@code combinationType} is
+     * PEFT's ({@code ties}, {@code svd}, ...; blank: PEFT's default, {@code svd} for LoRA and the weighted sum for
+     * IA3); {@code options} are {@code key=value} pairs ({@code density=0.5,majority_sign_method=total,svd_rank=8,
+     * svd_clamp=0.99,seed=1}). The new adapter is not activated. A model that already has {@code name} keeps it
+     * unchanged, as in PEFT (the answer says so).
+     */
+    public String combine(String name, String adapters, String weights, String combinationType, String options) {
+        checkName(name);
+        List<String> sources = AgentOptions.splitNames(adapters);
+        if (sources == null) {
+            throw new IllegalArgumentException("combine needs adapter names, e.g. 'a+b'");
+        }
+        List<Double> values = new ArrayList<>();
+        for (String w : (weights == null ? "" : weights).split(",")) {
+            try {
+                values.add(Double.valueOf(w.trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("combine: weight '" + w.trim() + "' is not a number (weights are "
+                        + "comma-separated, one per adapter: 0.7,0.3)");
+            }
+        }
+        if (values.size() != sources.size()) {
+            throw new IllegalArgumentException("combine: " + values.size() + " weights for " + sources.size()
+                    + " adapters " + sources);
+        }
+        boolean byDefault = combinationType == null || combinationType.isBlank();
+        Combination combination = byDefault ? Combination.SVD : Combination.ofPeftName(combinationType.trim());
+        CombineOptions parsed = CombineOptions.parse(options);
+        synchronized (gate) {
+            List<ModelAdapters> all = new ArrayList<>();
+            for (ModelAdapters model : requireAdapted()) {
+                if (model.adapterNames().containsAll(sources)) {
+                    all.add(model);
+                }
+            }
+            if (all.isEmpty()) {
+                throw new IllegalArgumentException("no model has all of " + sources + " (" + allNames() + ")");
+            }
+            List<String> added = new ArrayList<>();
+            List<String> unchanged = new ArrayList<>();
+            for (ModelAdapters model : all) {
+                String id = models.idOf(model.root());
+                boolean done = byDefault ? Peft.addWeightedAdapter(model.root(), sources, values, name)
+                        : Peft.addWeightedAdapter(model.root(), sources, values, name, combination, parsed);
+                (done ? added : unchanged).add(id);
+            }
+            LOG.info("JMX: combined {} with weights {} into '{}' on {}{}", sources, values, name, added,
+                    unchanged.isEmpty() ? "" : " (already there, unchanged: " + unchanged + ")");
+            return "added " + name + " (" + (byDefault ? "default combination" : combination.peftName()) + " of "
+                    + String.join("+", sources) + ", weights " + values + ") to " + added
+                    + (unchanged.isEmpty() ? "" : "; " + unchanged + " already had '" + name + "': unchanged")
+                    + "; activate it with activate " + name;
         }
     }
 

@@ -7,10 +7,12 @@ import io.peft4j.agent.jmx.AdaptersBean;
 import io.peft4j.agent.jmx.JmxRegistration;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.instrument.AdviceErrors;
 import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.instrument.RequestHooks;
 import io.peft4j.log.PeftLog;
+import io.peft4j.model.NameMap;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.traced.TracedLoading;
 import io.peft4j.traced.TracedModel;
@@ -85,6 +87,7 @@ final class AgentStarter {
         PeftLog log = PeftLog.get(PeftAgent.class);
         // At launch, Byte Buddy (instrumentation) and Jackson (configs) load ~1,600 classes between them: both at
         // once. When attached, a bad config must leave the running application untouched: configs first.
+        AdviceErrors.setPolicy(options.failOnError() ? AdviceErrors.Policy.FAIL : AdviceErrors.Policy.WARN);
         Installer installer = new Installer(inst);
         if (premain) {
             installer.start();
@@ -93,6 +96,11 @@ final class AgentStarter {
         List<StartupAdapter> adapters = new ArrayList<>();
         try {
             long t = System.nanoTime();
+            if (options.nameMap() != null) {
+                NameMap map = NameMap.of(options.nameMap());
+                NameMap.useByDefault(map);
+                log.info("module names follow {} (nameMap={})", map.source(), options.nameMap());
+            }
             if (options.adapters().isEmpty()) {
                 log.warn("no adapter given (adapter=DIR): models are only instrumented{}",
                         options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()

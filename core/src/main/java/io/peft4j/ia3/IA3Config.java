@@ -78,6 +78,11 @@ public final class IA3Config extends AdapterConfig {
         return (IA3Config) with("target_modules", targets == null ? null : targets.toJson());
     }
 
+    /** This config with {@code feedforward_modules} replaced. */
+    public IA3Config withFeedforwardModules(TargetModules modules) {
+        return (IA3Config) with("feedforward_modules", modules == null ? null : modules.toJson());
+    }
+
     @Override
     public IA3Config withInferenceMode(boolean inferenceMode) {
         return (IA3Config) with("inference_mode", inferenceMode);

@@ -66,6 +66,11 @@ public final class Ia3Adapter implements ModuleAdapter {
                 ? ((ai.djl.nn.convolutional.Convolution) block).getGroups() : 1;
     }
 
+    /** The scaling vector {@code ia3_l}. */
+    public Parameter vector() {
+        return vector;
+    }
+
     /** Whether this adapter scales the input (a feed-forward module). */
     public boolean isFeedforward() {
         return feedforward;

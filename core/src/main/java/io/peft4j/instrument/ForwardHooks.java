@@ -9,10 +9,11 @@ import io.peft4j.tuner.TunedModule;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * What the forward advice calls: finds the tuned-module record of a block (one map lookup, {@code null} for blocks
- * without adapters) and lets it rewrite the input and output. Throws only {@link AdapterSelectionException} (a
- * thread's adapter selection this pass cannot run); other errors are counted in {@link AdviceErrors} and the block's
- * own result is used.
+ * What the calls woven into DJL's forward run: finds the tuned-module record of a block (one map lookup, {@code null}
+ * for blocks without adapters) and lets it rewrite the input and output. An adapter's error follows
+ * {@link AdviceErrors}' policy: the forward fails with an {@link AdapterFailure} naming the module and adapter
+ * (default), or is counted and the block's own result used ({@code onError=warn}). Finding a block's adapters never
+ * throws; a thread's adapter selection this pass cannot run fails with {@link AdapterSelectionException}.
  */
 public final class ForwardHooks {
 
@@ -37,7 +38,7 @@ public final class ForwardHooks {
         } catch (AdapterSelectionException e) {
             throw e;
         } catch (Throwable t) {
-            AdviceErrors.record("preparing the input of '" + ((TunedModule) module).path() + "'", t);
+            failed((TunedModule) module, "preparing the module's input", t);
             return inputs;
         }
     }
@@ -51,9 +52,13 @@ public final class ForwardHooks {
         } catch (AdapterSelectionException e) {
             throw e;
         } catch (Throwable t) {
-            AdviceErrors.record("adding the adapters of '" + ((TunedModule) module).path() + "'", t);
+            failed((TunedModule) module, "adding its output", t);
             return output;
         }
+    }
+
+    private static void failed(TunedModule module, String what, Throwable t) {
+        AdviceErrors.hookFailed(module.path(), module.active().toString(), what, t);
     }
 
     /**

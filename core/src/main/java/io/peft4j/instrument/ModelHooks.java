@@ -132,10 +132,15 @@ public final class ModelHooks {
         }
     }
 
-    /** {@link #trainerEvent} for the events whose failures must not reach the application (step, close). */
+    /**
+     * {@link #trainerEvent} for step and close: only an adapter's failure under the policy {@code FAIL} reaches the
+     * application.
+     */
     public static void trainerEventQuietly(Object trainer, String event) {
         try {
             trainerEvent(trainer, event);
+        } catch (AdapterFailure f) {
+            throw f;
         } catch (Throwable t) {
             AdviceErrors.record("handling " + event, t);
         }

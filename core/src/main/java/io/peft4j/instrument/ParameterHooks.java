@@ -32,7 +32,7 @@ public final class ParameterHooks {
                 ((ParameterList) list).addAll(trained);
             }
         } catch (Throwable t) {
-            AdviceErrors.record("listing the adapter parameters of " + block.getClass().getName(), t);
+            AdviceErrors.hookFailed(block.getClass().getName(), "parameters", "listing its parameters", t);
         }
     }
 
@@ -50,13 +50,21 @@ public final class ParameterHooks {
 
     /** The value to use for {@code parameter}: a {@code modules_to_save} copy's, or {@code value}. */
     public static Object substitute(Object store, Object parameter, Object device, boolean training, Object value) {
+        Parameter p = (Parameter) parameter;
+        SavedModule module;
         try {
-            Parameter p = (Parameter) parameter;
-            SavedModule module = AdapterRegistry.substitutionFor(p);
-            return module == null ? value
-                    : module.substitute((ParameterStore) store, p, (Device) device, training, (NDArray) value);
+            module = AdapterRegistry.substitutionFor(p);
         } catch (Throwable t) {
-            AdviceErrors.record("substituting a parameter", t);
+            AdviceErrors.record("finding the modules_to_save copy of a parameter", t);
+            return value;
+        }
+        if (module == null) {
+            return value;
+        }
+        try {
+            return module.substitute((ParameterStore) store, p, (Device) device, training, (NDArray) value);
+        } catch (Throwable t) {
+            AdviceErrors.hookFailed(module.path(), "modules_to_save", "fetching parameter " + p.getName(), t);
             return value;
         }
     }

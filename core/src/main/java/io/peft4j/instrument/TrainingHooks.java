@@ -6,34 +6,40 @@ import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
+import io.peft4j.config.PeftType;
 import io.peft4j.traced.TracedTraining;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.ModelAdapters;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the calls woven into DJL's training run, with or without the agent: gives adapted models PEFT's trainable set
  * back when a Trainer is created, and runs the {@link PeftMethod#trainingHook() training hooks} of the methods that
- * have one (AdaLoRA's per-step rank allocation and loss regularisation). Never throws.
+ * have one (AdaLoRA's per-step rank allocation and loss regularisation). A hook's error follows {@link AdviceErrors}'
+ * policy (the training call fails by default); errors while the Trainer closes are only counted.
  */
 public final class TrainingHooks {
 
     private TrainingHooks() {}
 
-    /** The training hooks of the registered methods, found once. */
+    /** The training hooks of the registered methods, found once, with the method each belongs to. */
     private static final class Hooks {
-        static final List<PeftMethod.TrainingHook> ALL = find();
+        static final List<PeftMethod.TrainingHook> ALL;
+        static final Map<PeftMethod.TrainingHook, PeftType> METHOD = new IdentityHashMap<>();
 
-        private static List<PeftMethod.TrainingHook> find() {
+        static {
             List<PeftMethod.TrainingHook> hooks = new ArrayList<>();
             for (PeftMethod method : PeftMethods.all()) {
                 if (method.trainingHook() != null) {
                     hooks.add(method.trainingHook());
+                    METHOD.put(method.trainingHook(), method.peftType());
                 }
             }
-            return List.copyOf(hooks);
+            ALL = List.copyOf(hooks);
         }
     }
 
@@ -42,6 +48,8 @@ public final class TrainingHooks {
      * to train a traced model's adapters escapes, as {@link InjectionFailure}, from the Trainer's constructor.
      */
     static void trainer(Object trainer, String event) {
+        Block root = null;
+        PeftMethod.TrainingHook current = null;
         if ("opened".equals(event)) {
             try {
                 Model model = ((Trainer) trainer).getModel();
@@ -59,8 +67,9 @@ public final class TrainingHooks {
             if (model == null || model.getBlock() == null) {
                 return;
             }
-            Block root = model.getBlock();
+            root = model.getBlock();
             for (PeftMethod.TrainingHook hook : Hooks.ALL) {
+                current = hook;
                 switch (event) {
                     case "opened":
                         hook.trainerOpened(root);
@@ -88,11 +97,16 @@ public final class TrainingHooks {
                 default:
                     break;
             }
+            current = null;
             if ("opened".equals(event)) {
                 refreeze(root);
             }
         } catch (Throwable t) {
-            AdviceErrors.record("a method's training hook (" + event + ")", t);
+            if ("closing".equals(event)) {
+                AdviceErrors.record("a method's training hook (closing)", t);
+            } else {
+                failed(root, current, "the Trainer's " + event, t);
+            }
         }
     }
 
@@ -124,15 +138,35 @@ public final class TrainingHooks {
         if (!(target instanceof NDArray)) {
             return target;
         }
+        PeftMethod.TrainingHook current = null;
         try {
             NDArray loss = (NDArray) target;
             for (PeftMethod.TrainingHook hook : Hooks.ALL) {
+                current = hook;
                 loss = hook.beforeBackward(loss);
             }
             return loss;
         } catch (Throwable t) {
-            AdviceErrors.record("adding a method's regularisation to the loss", t);
+            failed(null, current, "adding its regularisation to the loss", t);
             return target;
         }
+    }
+
+    /**
+     * A training hook ({@code hook}, or peft4j's own re-freezing when {@code null}) failed: under the policy, naming
+     * the hook and the model's active adapters when {@code root} is known. Counted under {@code (training)}.
+     */
+    private static void failed(Block root, PeftMethod.TrainingHook hook, String what, Throwable t) {
+        String subject = hook == null ? "peft4j's training set-up" : "the " + Hooks.METHOD.get(hook) + " training hook";
+        try {
+            ModelAdapters model = root == null ? null : AdapterRegistry.model(root);
+            if (model != null) {
+                subject += " of adapters " + model.activeAdapters() + " (model " + root.getClass().getSimpleName()
+                        + ")";
+            }
+        } catch (RuntimeException e) {
+            t.addSuppressed(e);
+        }
+        AdviceErrors.failed("(training)", subject, what, t);
     }
 }

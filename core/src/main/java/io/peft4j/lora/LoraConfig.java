@@ -22,6 +22,7 @@ import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftType;
 import io.peft4j.config.PythonRepr;
 import io.peft4j.config.TargetModules;
+import io.peft4j.match.TargetMatcher;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -324,6 +325,25 @@ public class LoraConfig extends AdapterConfig {
     /** Returns {@code alpha_pattern}: per-module alphas overriding {@code lora_alpha}, in config order. */
     public final Map<String, Double> alphaPattern() {
         return alphaPattern;
+    }
+
+    /** The rank of the module at {@code path}: the first matching {@code rank_pattern} key, else {@code r}. */
+    public final int rankFor(String path) {
+        String key = TargetMatcher.findPatternKey(rankPattern.keySet(), path);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** The alpha of the module at {@code path}: the first matching {@code alpha_pattern} key, else lora_alpha. */
+    public final double alphaFor(String path) {
+        String key = TargetMatcher.findPatternKey(alphaPattern.keySet(), path);
+        return key == null ? loraAlpha : alphaPattern.get(key).doubleValue();
+    }
+
+    /** The scaling of the module at {@code path}: {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
+    public final double scalingFor(String path) {
+        int rank = rankFor(path);
+        double alpha = alphaFor(path);
+        return useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
     }
 
     /** Returns {@code lora_bias}: whether {@code lora_B} has a bias. */

@@ -119,6 +119,15 @@ public class LoraLinear extends LowRankFactors {
         return s;
     }
 
+    @Override
+    protected void scalingChanged() {
+        NDArray old = scaleTensor;
+        scaleTensor = null;
+        if (old != null) {
+            old.close();
+        }
+    }
+
     /** The dropout probability on the adapter's input while training. */
     protected final float dropout() {
         return dropout;

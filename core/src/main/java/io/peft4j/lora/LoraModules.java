@@ -11,7 +11,6 @@ import ai.djl.nn.transformer.IdEmbedding;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
-import io.peft4j.match.TargetMatcher;
 
 /**
  * Creates the LoRA adapter that fits a targeted DJL block ({@code Linear}, {@code IdEmbedding} or an
@@ -33,32 +32,14 @@ public final class LoraModules {
                 || block instanceof Convolution;
     }
 
-    /** The rank for the module at {@code path}: the first matching {@code rank_pattern} key, else {@code r}. */
-    public static int rank(LoraConfig config, String path) {
-        String key = TargetMatcher.findPatternKey(config.rankPattern().keySet(), path);
-        return key == null ? config.r() : config.rankPattern().get(key);
-    }
-
-    /** The alpha for the module at {@code path}: the first matching {@code alpha_pattern} key, else lora_alpha. */
-    public static double alpha(LoraConfig config, String path) {
-        String key = TargetMatcher.findPatternKey(config.alphaPattern().keySet(), path);
-        return key == null ? config.loraAlpha() : config.alphaPattern().get(key).doubleValue();
-    }
-
-    /** {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA. */
-    public static double scaling(LoraConfig config, double alpha, int r) {
-        return config.useRslora() ? alpha / Math.sqrt(r) : alpha / r;
-    }
-
     /** Creates LoRA adapter {@code name} for {@code block} at {@code path}. */
     static ModuleAdapter create(LoraConfig config, String name, String path, Block block) {
-        int r = rank(config, path);
+        int r = config.rankFor(path);
         if (r <= 0) {
             throw new PeftConfigException("`r` should be a positive integer value but the value passed is " + r
                     + " (module '" + path + "')");
         }
-        double alpha = alpha(config, path);
-        double scaling = scaling(config, alpha, r);
+        double scaling = config.scalingFor(path);
         InitLoraWeights init = config.initLoraWeights();
         if (block instanceof Linear) {
             if (config.fanInFanOut()) {

@@ -68,8 +68,8 @@ public final class LoraWeightDelta implements TracedMethod {
     public ModuleMerge bind(Binding binding) {
         LoraConfig config = (LoraConfig) binding.config();
         String path = binding.module().path();
-        int r = LoraModules.rank(config, path);
-        double scaling = LoraModules.scaling(config, LoraModules.alpha(config, path), r);
+        int r = config.rankFor(path);
+        double scaling = config.scalingFor(path);
         ModuleKind kind = kind(binding, config, r);
         Shape w = binding.module().weightShape();
         Map<String, NDArray> t = binding.tensors();

@@ -1,6 +1,10 @@
 package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import io.peft4j.layer.AdapterParameters;
 import io.peft4j.layer.WeightUpdate;
@@ -16,11 +20,11 @@ import java.util.Map;
 public abstract class LowRankFactors implements LowRankAdapter {
 
     private final String name;
-    private final int r;
-    private final double scaling;
+    private volatile int r;
+    private volatile double scaling;
     private final Parameter baseWeight;
-    private final Parameter loraA;
-    private final Parameter loraB;
+    private volatile Parameter loraA;
+    private volatile Parameter loraB;
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
     private final Map<String, Parameter> parametersView = Collections.unmodifiableMap(parameters);
     private Parameter loraBBias;
@@ -130,6 +134,69 @@ public abstract class LowRankFactors implements LowRankAdapter {
     @Override
     public int rank() {
         return r;
+    }
+
+    /**
+     * Sets the scaling (PEFT's hot-swap {@code _update_scaling}). Call it only while no forward pass runs
+     * ({@code ModelAdapters.exclusive}).
+     */
+    public final void setScaling(double newScaling) {
+        this.scaling = newScaling;
+        scalingChanged();
+    }
+
+    /** {@code value} with zeros appended along every axis shorter than {@code shape}; a new array. */
+    static NDArray zeroPadded(NDArray value, long[] shape) {
+        NDArray out = value.duplicate();
+        for (int axis = 0; axis < shape.length; axis++) {
+            long have = out.getShape().get(axis);
+            if (have < shape[axis]) {
+                long[] extra = out.getShape().getShape();
+                extra[axis] = shape[axis] - have;
+                NDArray zeros = out.getManager().zeros(new Shape(extra), out.getDataType());
+                NDArray grown = NDArrays.concat(new NDList(out, zeros), axis);
+                out.close();
+                zeros.close();
+                out = grown;
+            }
+        }
+        return out;
+    }
+
+    /** Called after {@link #setScaling}: a subclass drops what it derived from the scaling. */
+    protected void scalingChanged() {}
+
+    /**
+     * Grows the rank to {@code newRank} with zeros (PEFT's {@code prepare_model_for_compiled_hotswap} padding): the
+     * new rows of A and columns of B are zero, so the delta is unchanged. The parameters are replaced by larger ones
+     * of the same names. Call it only while no forward pass runs ({@code ModelAdapters.exclusive}).
+     *
+     * @throws IllegalArgumentException with PEFT's message when {@code newRank} is smaller than the rank
+     */
+    public final void padRank(int newRank) {
+        if (newRank == r) {
+            return;
+        }
+        if (newRank < r) {
+            throw new IllegalArgumentException("Trying to pad the adapter to the target rank " + newRank + ", but the "
+                    + "original rank is larger (" + r + "). This is not possible.");
+        }
+        loraA = padded(loraA, 0, newRank);
+        loraB = padded(loraB, 1, newRank);
+        r = newRank;
+    }
+
+    private Parameter padded(Parameter old, int axis, int newRank) {
+        NDArray array = old.getArray();
+        long[] dims = array.getShape().getShape();
+        dims[axis] = newRank;
+        NDArray bigger = zeroPadded(array, dims);
+        NDScope.unregister(bigger);
+        Parameter replacement = AdapterParameters.create(old.getName(), bigger);
+        replacement.freeze(!old.requiresGradient());
+        parameters.replace(old.getName(), replacement);
+        old.close();
+        return replacement;
     }
 
     @Override

@@ -44,12 +44,35 @@ public final class ModuleTree {
         }
     }
 
-    /** Walks {@code root} depth-first (pre-order, the order of {@code named_modules()}). */
+    /**
+     * Walks {@code root} depth-first (pre-order, the order of {@code named_modules()}); paths are renamed by the
+     * root's {@link NameMap}, when it has one.
+     */
     public static ModuleTree of(Block root) {
         List<ModuleNode> nodes = new ArrayList<>();
         Map<Block, Boolean> seen = new IdentityHashMap<>();
         visit(new ModuleNode("", root, null), nodes, seen);
-        return new ModuleTree(nodes);
+        NameMap map = NameMap.forRoot(root);
+        return new ModuleTree(map == null ? nodes : renamed(nodes, map));
+    }
+
+    private static List<ModuleNode> renamed(List<ModuleNode> nodes, NameMap map) {
+        Map<ModuleNode, ModuleNode> renamed = new IdentityHashMap<>();
+        Map<String, String> taken = new HashMap<>();
+        List<ModuleNode> out = new ArrayList<>();
+        for (ModuleNode node : nodes) {
+            String name = node.path().isEmpty() ? "" : map.map(node.path());
+            String previous = taken.putIfAbsent(name, node.path());
+            if (previous != null) {
+                throw new IllegalArgumentException(map.source() + " gives modules '" + previous + "' and '"
+                        + node.path() + "' the same name '" + name + "'");
+            }
+            ModuleNode copy = new ModuleNode(name, node.block(), node.parent() == null ? null
+                    : renamed.get(node.parent()));
+            renamed.put(node, copy);
+            out.add(copy);
+        }
+        return out;
     }
 
     private static void visit(ModuleNode node, List<ModuleNode> out, Map<Block, Boolean> seen) {

@@ -16,11 +16,17 @@ import io.peft4j.tuner.ModelAdapters;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * An adapter directory as PEFT reads and writes it: {@code adapter_config.json} and {@code adapter_model.safetensors}
@@ -37,7 +43,14 @@ public final class AdapterDirectory {
 
     private AdapterDirectory() {}
 
-    /** Writes adapter {@code adapter} of {@code model} into {@code dir} (created if needed); returns the files. */
+    /**
+     * Writes adapter {@code adapter} of {@code model} into {@code dir} (created if needed); returns the files.
+     *
+     * <p>Never leaves a half-written adapter: a new directory is written under a temporary name beside it and renamed
+     * into place (absent, or complete); into an existing directory each file is written to a temporary file and
+     * renamed over the old one, the weights first, the config only when its text changed (so re-saving an adapter
+     * whose config is unchanged leaves the old or the new complete adapter, whenever the process dies).
+     */
     public static List<Path> save(ModelAdapters model, String adapter, Path dir) {
         AdapterConfig config = model.config(adapter);
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
@@ -49,15 +62,58 @@ public final class AdapterDirectory {
             }
         }
         try {
-            Files.createDirectories(dir);
-            AdapterConfigs.write(PeftMethods.of(config).savedConfig(config, adapter), dir);
-            SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+            writeAtomically(PeftMethods.of(config).savedConfig(config, adapter), tensors, dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write adapter '" + adapter + "' to " + dir + ": " + e.getMessage(),
                     e);
         }
         LOG.info("saved adapter '{}' ({} tensors) to {}", adapter, tensors.size(), dir);
         return List.of(dir.resolve(CONFIG_FILE), dir.resolve(WEIGHTS_FILE));
+    }
+
+    private static void writeAtomically(AdapterConfig config, Map<String, TensorData> tensors, Path dir)
+            throws IOException {
+        Path target = dir.toAbsolutePath();
+        if (Files.isDirectory(target)) {
+            SafetensorsWriter.write(target.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+            Path configFile = target.resolve(CONFIG_FILE);
+            if (!Files.isRegularFile(configFile)
+                    || !AdapterConfigs.toJson(config).equals(Files.readString(configFile, StandardCharsets.UTF_8))) {
+                AdapterConfigs.write(config, target);
+            }
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        // createDirectory (not createTempDirectory, which makes it 700): the umask's permissions, as any directory
+        Path tmp = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".tmp-"
+                + UUID.randomUUID()));
+        try {
+            AdapterConfigs.write(config, tmp);
+            SafetensorsWriter.write(tmp.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+            syncDirectory(tmp);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target);
+            }
+            syncDirectory(target.getParent());
+        } finally {
+            if (Files.isDirectory(tmp)) {
+                for (String name : List.of(CONFIG_FILE, WEIGHTS_FILE)) {
+                    Files.deleteIfExists(tmp.resolve(name));
+                }
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+
+    /** Makes a directory's entries durable (best effort: not every file system can sync a directory). */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            LOG.debug("cannot sync directory {}: {}", dir, e.toString());
+        }
     }
 
     /** Whether {@code dir} holds adapter weights. */
@@ -68,7 +124,8 @@ public final class AdapterDirectory {
     /**
      * Loads {@code dir/adapter_model.safetensors} into adapter {@code adapter}. Keys the model does not have are
      * reported as a warning (as PEFT does); adapter keys the file lacks are an error, since the adapter would be
-     * silently half-initialised.
+     * silently half-initialised; so is a floating-point tensor holding NaN or infinite values (checked before any
+     * value is copied into the model).
      */
     public static StateDictLoadResult loadWeights(ModelAdapters model, String adapter, Path dir) {
         Path file = dir.resolve(WEIGHTS_FILE);
@@ -84,6 +141,13 @@ public final class AdapterDirectory {
             Map<String, NDArray> stateDict = new LinkedHashMap<>();
             weights.tensors().forEach((name, tensor) -> stateDict.put(name, TensorArrays.toNDArray(
                     tensor.dtype() == SafetensorsDType.BF16 ? tensor.toFloat32() : tensor, manager)));
+            for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+                NDArray a = e.getValue();
+                if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
+                    throw new IllegalArgumentException(file + ": tensor '" + e.getKey()
+                            + "' holds NaN or infinite values; the adapter is refused");
+                }
+            }
             try {
                 result = PeftStateDicts.load(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {

@@ -37,6 +37,7 @@ class AdapterConfigRoundTripTest {
                 .collect(Collectors.toList());
         assertTrue(names.size() >= 22, names::toString);
         assertTrue(names.contains("h3_saved_pretrained_prefix/adapter_config.json"), "save_pretrained's config");
+        assertTrue(names.contains("w5_weighted_svd_clamp/combined/adapter_config.json"));
         assertTrue(names.contains("g_two_adapters/default/adapter_config.json"));
         assertTrue(names.contains("g_two_adapters/other/adapter_config.json"));
     }

@@ -5,7 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge}. Exit
+ * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge},
+ * {@code combine}. Exit
  * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
  * for a usage error. {@code --help} after any command prints its usage.
  *
@@ -32,9 +33,12 @@ public final class Cli {
             "  inspect <dir>                  print an adapter directory's config and tensors",
             "  merge --model F.pt --adapter DIR [--adapter DIR2 ...] --out OUT.pt [--format safetensors]",
             "                                 merge adapters into a TorchScript file offline (see merge --help)",
+            "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
+            "                                 add_weighted_adapter offline: combine adapter directories",
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
             "                                 list | adapters | modules | activate NAMES | disable | enable |",
-            "                                 merge | unmerge | load NAME | dump NAME | remove",
+            "                                 merge | unmerge | load NAME | dump NAME | remove |",
+            "                                 combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
             "  help [command | options]       this text, a command's usage, or every agent option",
             "",
             "Exit status: 0 ok, 1 failure, 2 usage error.");
@@ -63,6 +67,9 @@ public final class Cli {
                 break;
             case "inspect":
                 c = new InspectCommand();
+                break;
+            case "combine":
+                c = new CombineCommand();
                 break;
             case "jmx":
                 c = new JmxCommand();
@@ -106,6 +113,9 @@ public final class Cli {
                     return OK;
                 case "inspect":
                     out.println(new InspectCommand().usage());
+                    return OK;
+                case "combine":
+                    out.println(new CombineCommand().usage());
                     return OK;
                 case "jmx":
                     out.println(new JmxCommand().usage());

@@ -5,6 +5,7 @@ import com.sun.tools.attach.VirtualMachine;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import javax.management.JMException;
@@ -34,7 +35,7 @@ final class JmxCommand implements Cli.Command {
     @Override
     public String usage() {
         return String.join("\n",
-                "usage: java -jar peft4j-agent.jar jmx <pid> <operation> [argument]",
+                "usage: java -jar peft4j-agent.jar jmx <pid> <operation> [arguments]",
                 "",
                 "Reads or changes the adapters of the running JVM <pid> through the MXBean " + OBJECT_NAME + ".",
                 "Every operation acts on all the models of the application.",
@@ -47,8 +48,14 @@ final class JmxCommand implements Cli.Command {
                 "  enable            enable adapters again",
                 "  merge             merge the active adapters into the base weights",
                 "  unmerge           restore the base weights",
-                "  load NAME         load adapterRoot/NAME into every model and activate it (hot swap)",
+                "  load NAME         load adapterRoot/NAME into every model and activate it (hot swap); a model",
+                "                    that has NAME already gets the new weights in place (PEFT hotswap_adapter)",
                 "  dump NAME         write adapter NAME to dumpDir/NAME",
+                "  combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
+                "                    add_weighted_adapter: NAME = ADAPTERS (a+b) combined with WEIGHTS (0.7,0.3);",
+                "                    TYPE: svd (default), linear, cat, ties, dare_linear, dare_ties, magnitude_prune,",
+                "                    or an _svd form; OPTIONS: density=0.5,majority_sign_method=total,svd_rank=8,",
+                "                    svd_clamp=0.99,seed=1. Not activated: then activate NAME",
                 "  remove            disable and delete all adapters; no further model is adapted",
                 "",
                 "The MXBean appears when the application first uses a model (at once after attach).");
@@ -62,7 +69,7 @@ final class JmxCommand implements Cli.Command {
         }
         long pid = Cli.pid(args.get(0), usage());
         String op = args.get(1);
-        String argument = args.size() > 2 ? args.get(2) : null;
+        List<String> arguments = args.subList(Math.min(2, args.size()), args.size());
         String operation;
         switch (op) {
             case "list":
@@ -84,6 +91,13 @@ final class JmxCommand implements Cli.Command {
                 if (args.size() != 3) {
                     throw new UsageException("operation " + op + " takes one argument ("
                             + ("activate".equals(op) ? "NAMES" : "NAME") + ")", usage());
+                }
+                operation = op;
+                break;
+            case "combine":
+                if (args.size() < 5 || args.size() > 7) {
+                    throw new UsageException("operation combine takes NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
+                            usage());
                 }
                 operation = op;
                 break;
@@ -112,7 +126,7 @@ final class JmxCommand implements Cli.Command {
                     throw new CommandFailure("interrupted while waiting for the MXBean of pid " + pid);
                 }
             }
-            execute(server, name, pid, operation, argument, out);
+            execute(server, name, pid, operation, arguments, out);
         } catch (IOException e) {
             throw new CommandFailure("cannot talk to pid " + pid + " over JMX (" + url + "): " + e, e);
         } catch (JMException e) {
@@ -120,8 +134,8 @@ final class JmxCommand implements Cli.Command {
         }
     }
 
-    private static void execute(MBeanServerConnection server, ObjectName name, long pid, String op, String arg,
-            PrintStream out) throws IOException, JMException, CommandFailure {
+    private static void execute(MBeanServerConnection server, ObjectName name, long pid, String op,
+            List<String> args, PrintStream out) throws IOException, JMException, CommandFailure {
         switch (op) {
             case "list":
                 out.println("pid " + pid + ": models");
@@ -152,8 +166,16 @@ final class JmxCommand implements Cli.Command {
                 break;
         }
         String operation;
-        Object[] params = arg == null ? new Object[0] : new Object[] {arg};
-        String[] signature = arg == null ? new String[0] : new String[] {String.class.getName()};
+        List<String> values = new ArrayList<>(args);
+        if ("combine".equals(op)) {
+            while (values.size() < 5) {
+                values.add("");
+            }
+        }
+        Object[] params = values.toArray();
+        String[] signature = new String[values.size()];
+        Arrays.fill(signature, String.class.getName());
+        String arg = args.isEmpty() ? null : String.join(" ", args);
         switch (op) {
             case "disable":
                 operation = "disableAdapters";

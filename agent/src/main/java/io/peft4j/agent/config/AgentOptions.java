@@ -354,6 +354,12 @@ public final class AgentOptions {
         return path(OptionKey.SAVE.key());
     }
 
+    /** The {@code nameMap} option ({@code bert} or a file), or {@code null}. */
+    public String nameMap() {
+        String v = values.get(OptionKey.NAME_MAP.key());
+        return v == null || v.isBlank() ? null : v.trim();
+    }
+
     /** Where JMX {@code load} finds adapters, or {@code null}. */
     public Path adapterRoot() {
         return path(OptionKey.ADAPTER_ROOT.key());

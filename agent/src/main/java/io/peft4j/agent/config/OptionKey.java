@@ -66,6 +66,11 @@ public enum OptionKey {
     /** Where JMX {@code dump} writes. */
     DUMP_DIR("dumpDir", null, Kind.PATH,
             "Directory into which the JMX operation `dump(NAME)` writes `dumpDir/NAME`; unset: `dump` is refused"),
+    /** Module names as another framework gives them. */
+    NAME_MAP("nameMap", null, Kind.TEXT,
+            "Module names adapters are matched and keyed by: `bert` maps DJL's `BertBlock` paths to"
+                    + " Hugging Face BERT's (`transformer_1.selfAttention.queryProjection` is `encoder.layer.1.attention.self.query`);"
+                    + " or a file of `DJL_REGEX = NAME` rules; unset: DJL's paths"),
     /** Whether to register the MXBean. */
     JMX("jmx", "true", Kind.BOOLEAN,
             "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model; at once when"

@@ -82,6 +82,13 @@ public final class AdaptersBean implements AdaptersMXBean {
     }
 
     @Override
+    public String[] getHookErrors() {
+        return AdviceErrors.byModule().entrySet().stream()
+                .map(e -> e.getKey() + ": " + e.getValue().count() + " error(s), last: " + e.getValue().lastError())
+                .toArray(String[]::new);
+    }
+
+    @Override
     public long getTransformErrors() {
         return PeftInstrumentation.transformErrors();
     }
@@ -129,6 +136,11 @@ public final class AdaptersBean implements AdaptersMXBean {
     @Override
     public String dump(String name) {
         return call(() -> control.dump(name));
+    }
+
+    @Override
+    public String combine(String name, String adapters, String weights, String type, String options) {
+        return call(() -> control.combine(name, adapters, weights, type, options));
     }
 
     @Override

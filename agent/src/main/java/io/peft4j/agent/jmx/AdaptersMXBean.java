@@ -42,6 +42,12 @@ public interface AdaptersMXBean {
     /** Throwables the agent's hooks swallowed so the application kept running (should be 0). */
     long getSuppressedErrors();
 
+    /**
+     * Adapter errors per module (failed requests with {@code onError=fail}, base results served with
+     * {@code onError=warn}), as {@code module: N error(s), last: what failed and why}.
+     */
+    String[] getHookErrors();
+
     /** Errors while instrumenting DJL classes (should be 0). */
     long getTransformErrors();
 
@@ -86,6 +92,14 @@ public interface AdaptersMXBean {
      * @return the files written
      */
     String dump(String name);
+
+    /**
+     * PEFT's {@code add_weighted_adapter} on every model that has all ADAPTERS ({@code a+b}): adds adapter NAME
+     * combining them with WEIGHTS ({@code 0.7,0.3}); TYPE is PEFT's {@code combination_type} ({@code ties},
+     * {@code dare_linear}, {@code svd}, ...; empty: PEFT's default), OPTIONS are {@code key=value} pairs
+     * ({@code density=0.5,majority_sign_method=total,svd_rank=8,svd_clamp=0.99,seed=1}). Not activated.
+     */
+    String combine(String name, String adapters, String weights, String type, String options);
 
     /** Disables and deletes every adapter of every model; no further model is adapted. */
     String removeAll();

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -35,6 +37,58 @@ class AgentCliTest {
             assertTrue(r.stdout().lines().anyMatch(l -> l.trim().replaceAll("\\s+", " ").equals(expected)),
                     () -> "no line '" + expected + "'\n" + r);
         }
+    }
+
+    /**
+     * {@code combine} reproduces the adapters PEFT's {@code add_weighted_adapter} wrote (w1: ties, w5: svd with
+     * svd_clamp, whose result depends on LAPACK's singular-vector signs) from the two source directories alone.
+     */
+    @Test
+    void combineWritesTheAdapterPeftWrote() {
+        for (String[] c : new String[][] {
+            {"w1_weighted_ties", "0.7,0.3", "--type", "ties", "--density", "0.5", "--majority-sign", "total"},
+            {"w5_weighted_svd_clamp", "1,1", "--type", "svd", "--svd-rank", "6", "--svd-clamp", "0.9"}}) {
+            Path work = Env.freshDir("agent/cli-combine-" + c[0]);
+            Path golden = Env.goldenCase(c[0]);
+            Path out = work.resolve("combined");
+            List<String> args = new ArrayList<>(List.of("combine", "--adapter", golden.resolve("a").toString(),
+                    "--adapter", golden.resolve("b").toString(), "--weights", c[1], "--out", out.toString()));
+            args.addAll(Arrays.asList(c).subList(2, c.length));
+            AgentCli.Result r = AgentCli.run(work, args.toArray(new String[0]));
+            assertEquals(0, r.exitCode(), r::toString);
+            assertTrue(r.stdout().contains("modules: fc1, fc2"), r::toString);
+            Map<String, Tensors.Tensor> peft = Tensors.read(golden.resolve("combined/adapter_model.safetensors"));
+            Map<String, Tensors.Tensor> ours = Tensors.read(out.resolve("adapter_model.safetensors"));
+            assertEquals(List.copyOf(peft.keySet()), List.copyOf(ours.keySet()), c[0]);
+            for (String key : peft.keySet()) {
+                float[] expected = peft.get(key).values();
+                float[] actual = ours.get(key).values();
+                assertTrue(Tensors.close(expected, actual, 2e-5), () -> c[0] + " " + key + ": max diff "
+                        + Tensors.maxAbsDiff(expected, actual));
+            }
+        }
+    }
+
+    @Test
+    void combineRefusesWhatPeftRefuses() {
+        Path work = Env.freshDir("agent/cli-combine-errors");
+        Path golden = Env.goldenCase("w1_weighted_ties");
+        AgentCli.Result rank = AgentCli.run(work, "combine", "--adapter", golden.resolve("a").toString(), "--adapter",
+                golden.resolve("b").toString(), "--weights", "1,1", "--type", "svd", "--svd-rank", "20", "--out",
+                work.resolve("out").toString());
+        assertAll(() -> assertEquals(1, rank.exitCode(), rank::toString),
+                () -> assertTrue(rank.stderr().contains("svd_rank 20 is larger than min(out, in) = 16 of module "
+                        + "'fc1'"), rank::toString));
+        AgentCli.Result density = AgentCli.run(work, "combine", "--adapter", golden.resolve("a").toString(),
+                "--adapter", golden.resolve("b").toString(), "--weights", "1,1", "--type", "ties", "--out",
+                work.resolve("out").toString());
+        assertAll(() -> assertEquals(1, density.exitCode(), density::toString),
+                () -> assertTrue(density.stderr().contains("combination_type ties needs density"),
+                        density::toString));
+        AgentCli.Result usage = AgentCli.run(work, "combine", "--adapter", golden.resolve("a").toString(),
+                "--weights", "1", "--type", "nosuch", "--out", work.resolve("out").toString());
+        assertAll(() -> assertEquals(2, usage.exitCode(), usage::toString),
+                () -> assertTrue(usage.stderr().contains("Invalid combination_type: nosuch"), usage::toString));
     }
 
     @Test
@@ -73,7 +127,7 @@ class AgentCliTest {
     @Test
     void everyCommandHasHelp() {
         Path work = Env.freshDir("agent/cli-help");
-        for (String command : new String[] {"attach", "inspect", "jmx"}) {
+        for (String command : new String[] {"attach", "inspect", "combine", "jmx"}) {
             AgentCli.Result r = AgentCli.run(work, command, "--help");
             assertAll(command, () -> assertEquals(0, r.exitCode(), r::toString),
                     () -> assertTrue(r.stdout().startsWith("usage: java -jar peft4j-agent.jar " + command),

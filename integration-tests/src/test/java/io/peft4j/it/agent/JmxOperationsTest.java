@@ -57,6 +57,10 @@ class JmxOperationsTest {
         dumps = work.resolve("dumps");
         Path root = Files.createDirectories(work.resolve("adapters"));
         copyTree(CASE.resolve("other"), root.resolve("other"));
+        // w1's adapter b has default's config on the same base model and input: loading it as "default" hot-swaps
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("b"), root.resolve("default"));
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("a"), root.resolve("wa"));
+        copyTree(Env.goldenCase("w1_weighted_ties").resolve("b"), root.resolve("wb"));
         app = App.of("ServeApp")
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default,adapterRoot=" + root + ",dumpDir=" + dumps)
@@ -276,9 +280,64 @@ class JmxOperationsTest {
 
     @Test
     @Order(8)
+    void combineAddsAWeightedAdapterThatIsNotActivated() {
+        String pid = Long.toString(app.pid());
+        // PEFT's cat of default (r=4) and other (r=2) with weights 1, 1: the sum of both deltas
+        AgentCli.Result combine = AgentCli.run(work, "jmx", pid, "combine", "both", "default+other", "1,1", "cat");
+        assertEquals(0, combine.exitCode(), combine::toString);
+        assertTrue(combine.stdout().contains("added both (cat of default+other, weights [1.0, 1.0]) to [Mlp#1]"),
+                combine::toString);
+        assertOutput("default", "combine (the active adapter stays default)");
+        assertEquals(6, jmx.rows("InjectedModules").stream().filter(r -> r.get("adapterName").equals("both")
+                && r.get("path").equals("fc2")).mapToInt(r -> (Integer) r.get("rank")).sum(), "cat rank 4 + 2");
+        jmx.invoke("activate", "both");
+        assertOutput("both", "activate(both), the cat of default and other");
+        AgentCli.Result bad = AgentCli.run(work, "jmx", pid, "combine", "bad", "default+other", "1,1", "ties",
+                "density=0.5");
+        assertAll(() -> assertEquals(1, bad.exitCode(), bad::toString),
+                () -> assertTrue(bad.stderr().contains("All adapters must have the same r value"), bad::toString));
+        assertFalse(adapters().containsKey("bad"), "a refused combine adds nothing");
+    }
+
+    @Test
+    @Order(9)
+    void loadOfAnExistingAdapterHotSwapsItsWeightsInPlace() {
+        List<CompositeData> before = jmx.rows("InjectedModules");
+        String loaded = jmx.invoke("load", "default");
+        assertTrue(loaded.contains("(hot-swapped in place on [Mlp#1])"), loaded);
+        float[] actual = run();
+        float[] expected = Tensors.values(Env.goldenCase("w1_weighted_ties").resolve(
+                "expected_output_b.safetensors"), "output");
+        assertTrue(Tensors.close(actual, expected, 1e-5), () -> "after the hot swap the output is not w1's b (max "
+                + "diff " + Tensors.maxAbsDiff(actual, expected) + ")\n" + app.describe());
+        assertEquals(before, jmx.rows("InjectedModules"), "same modules, ranks and scalings: nothing re-injected");
+        String again = jmx.invoke("load", "other");
+        assertTrue(again.contains("(hot-swapped in place on [Mlp#1]); active: other"), again);
+        assertOutput("other", "load(other) over the loaded other");
+    }
+
+    /** PEFT's golden add_weighted_adapter cases w1 (ties) and w5 (svd with svd_clamp), through the running agent. */
+    @Test
+    @Order(10)
+    void combineReproducesPeftsGoldenMerges() {
+        jmx.invoke("load", "wa");
+        jmx.invoke("load", "wb");
+        jmx.invoke("combine", "ties", "wa+wb", "0.7,0.3", "ties", "density=0.5,majority_sign_method=total");
+        jmx.invoke("combine", "svd", "wa+wb", "1,1", "svd", "svd_rank=6,svd_clamp=0.9");
+        for (String[] c : new String[][] {{"ties", "w1_weighted_ties"}, {"svd", "w5_weighted_svd_clamp"}}) {
+            jmx.invoke("activate", c[0]);
+            float[] actual = run();
+            float[] expected = Tensors.values(Env.goldenCase(c[1]).resolve("expected_output.safetensors"), "output");
+            assertTrue(Tensors.close(actual, expected, 1e-5), () -> c[1] + " through JMX combine: max diff "
+                    + Tensors.maxAbsDiff(actual, expected) + "\n" + app.describe());
+        }
+    }
+
+    @Test
+    @Order(11)
     void removeAllThenLoadFromAdapterRoot() {
         String removed = jmx.invoke("removeAll");
-        assertTrue(removed.contains("Mlp#1=[default, other]"), removed);
+        assertTrue(removed.contains("Mlp#1=[default, other, both, wa, wb, ties, svd]"), removed);
         assertOutput("disabled", "removeAll");
         assertEquals(List.of(), jmx.rows("Adapters"));
         assertEquals(List.of(), jmx.rows("InjectedModules"));
@@ -289,7 +348,7 @@ class JmxOperationsTest {
     }
 
     @Test
-    @Order(9)
+    @Order(12)
     void noSuppressedErrorsAndACleanStop() {
         assertAll(() -> assertEquals(0, jmx.count("SuppressedErrors"), app::describe),
                 () -> assertEquals(0, jmx.count("TransformErrors"), app::describe));
