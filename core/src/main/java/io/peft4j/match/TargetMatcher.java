@@ -3,6 +3,7 @@ package io.peft4j.match;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PythonRepr;
+import io.peft4j.config.Suggestions;
 import io.peft4j.config.TargetModules;
 import java.math.BigInteger;
 import java.util.Collection;
@@ -248,14 +249,43 @@ public final class TargetMatcher {
                 + "(`modules_to_save`)." + layerNotes(config);
     }
 
+    /** How many module paths a {@link TargetsNotFoundException} names. */
+    public static final int NEAREST_PATHS = 5;
+
     /**
-     * The error when no module was targeted, with {@link #noMatchMessage}'s text: a
-     * {@link TargetsNotFoundException} when {@code target_modules} matched nothing and nothing was excluded.
+     * How to print every module path, appended to the nearest paths of a {@link TargetsNotFoundException}.
      */
-    public static PeftConfigException noMatch(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {
+    public static final String ALL_PATHS_HINT = "every path: java -jar peft4j-agent.jar tree --help, jmx <pid> tree"
+            + " for a running JVM, or Peft.moduleTree(model)";
+
+    /**
+     * The error when no module was targeted, with {@link #noMatchMessage}'s text, or {@code null} when PEFT raises
+     * none: a {@link TargetsNotFoundException} when {@code target_modules} matched nothing and nothing was
+     * excluded, whose message goes on with the {@value #NEAREST_PATHS} paths of {@code leafPaths} nearest to the
+     * targets by name ({@link Suggestions#nearest}) and how to print them all.
+     *
+     * @param leafPaths the paths of the model's modules that have no submodules, in model order
+     */
+    public static PeftConfigException noMatch(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched,
+            Collection<String> leafPaths) {
         String message = noMatchMessage(config, anyExcluded, anyUnmatched);
-        return targetsNotFound(config, anyExcluded, anyUnmatched) ? new TargetsNotFoundException(message)
-                : new PeftConfigException(message);
+        if (message == null) {
+            return null;
+        }
+        if (!targetsNotFound(config, anyExcluded, anyUnmatched)) {
+            return new PeftConfigException(message);
+        }
+        TargetModules targets = config.targetModules();
+        List<String> words = targets.isRegex() ? List.of(targets.regex()) : targets.names();
+        List<String> nearest = Suggestions.nearest(words, leafPaths, NEAREST_PATHS);
+        StringBuilder note = new StringBuilder(" The model's module paths nearest to ")
+                .append(words.size() == 1 ? "it" : "them").append(": ");
+        for (int i = 0; i < nearest.size(); i++) {
+            note.append(i == 0 ? "" : ", ").append('\'').append(nearest.get(i)).append('\'');
+        }
+        note.append(" (").append(nearest.size()).append(" of ").append(leafPaths.size())
+                .append(" leaf modules; ").append(ALL_PATHS_HINT).append(").");
+        return new TargetsNotFoundException(message, note.toString());
     }
 
     private static boolean targetsNotFound(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {

@@ -4,6 +4,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
@@ -115,6 +116,7 @@ final class AdapterInjection {
     }
 
     private List<ModuleNode> findTargets(AdapterConfig config) {
+        AdapterConfigs.checkInjectable(config);
         ModuleTree tree = before.tree();
         AdapterConfig effective = config;
         if (config.targetModules() != null && config.targetModules().isAllLinear()) {
@@ -144,7 +146,16 @@ final class AdapterInjection {
             }
         }
         if (targets.isEmpty()) {
-            throw TargetMatcher.noMatch(config, anyExcluded, anyUnmatched);
+            List<String> leaves = new ArrayList<>();
+            for (ModuleNode node : tree.nodes()) {
+                if (!node.path().isEmpty() && node.block().getChildren().isEmpty()) {
+                    leaves.add(node.path());
+                }
+            }
+            PeftConfigException noMatch = TargetMatcher.noMatch(config, anyExcluded, anyUnmatched, leaves);
+            if (noMatch != null) {
+                throw noMatch;
+            }
         }
         return targets;
     }
