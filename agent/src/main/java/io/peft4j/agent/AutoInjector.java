@@ -110,6 +110,10 @@ final class AutoInjector implements ModelLifecycleListener {
                 return;
             }
             models.register(root);
+            if (Boolean.getBoolean("peft4j.debug")) {
+                LOG.debug("model {} ({}): module tree (the paths target_modules is matched against)\n{}",
+                        models.idOf(root), root.getClass().getName(), Peft.moduleTree(root).describe().stripTrailing());
+            }
             injecting = Thread.currentThread();
             try {
                 if (!gate.isClosed()) {

@@ -36,7 +36,7 @@ public class PeftConfigException extends RuntimeException {
         this(source, field, detail, null, null);
     }
 
-    /** A problem not tied to a config file or key that PEFT raises with {@code peftMessage}, told in {@code message}. */
+    /** A problem not tied to a config file or key, which PEFT raises with {@code peftMessage}, told in full. */
     protected PeftConfigException(String message, String peftMessage) {
         super(message);
         this.source = null;

@@ -59,19 +59,24 @@ public final class TargetMatcher {
      * modules are never targeted.
      */
     public static boolean isExcluded(AdapterConfig config, String key) {
+        return !exclusion(config, key).isEmpty();
+    }
+
+    /** Why {@link #isExcluded} holds, for {@link #explain}, or {@code ""}. */
+    private static String exclusion(AdapterConfig config, String key) {
         TargetModules exclude = config.excludeModules();
         if (exclude != null && !exclude.isEmpty()) {
             if (exclude.isRegex() ? fullMatch(exclude.regex(), key, "exclude_modules")
                     : matchesName(exclude.names(), key)) {
-                return true;
+                return "excluded: exclude_modules";
             }
         }
         for (String m : config.modulesToSave()) {
             if (compile("(^|.*\\.)" + m + "($|\\..*)", "modules_to_save").matcher(key).lookingAt()) {
-                return true;
+                return "excluded: modules_to_save '" + m + "'";
             }
         }
-        return false;
+        return "";
     }
 
     /**
@@ -128,6 +133,44 @@ public final class TargetMatcher {
             }
         }
         return false;
+    }
+
+    /**
+     * What {@link #classify} decides for module {@code key}, in words, for module listings: {@code "targeted:
+     * target_modules 'fc1'"}, {@code "targeted: target_modules 'fc1', layer 0 in layers_to_transform"},
+     * {@code "targeted: target_modules regex '.*fc1'"}, {@code "excluded: exclude_modules"}, {@code "excluded:
+     * modules_to_save 'head'"}, {@code "not targeted: target_modules 'fc1' matches, but layer 3 is not in
+     * layers_to_transform [0]"}, or {@code ""} when nothing matches. Starts with {@code "targeted"} exactly when
+     * {@link #classify} returns {@link MatchResult#TARGETED}.
+     *
+     * @throws IllegalArgumentException as {@link #classify} does
+     */
+    public static String explain(AdapterConfig config, String key) {
+        String exclusion = exclusion(config, key);
+        if (!exclusion.isEmpty()) {
+            return exclusion;
+        }
+        TargetModules targets = config.targetModules();
+        if (targets == null || !matches(targets, null, null, key)) {
+            return "";
+        }
+        if (targets.isRegex()) {
+            return "targeted: target_modules regex " + PythonRepr.stringRepr(targets.regex());
+        }
+        if (targets.names().contains(key)) {
+            return "targeted: target_modules '" + key + "'";
+        }
+        String name = targets.names().stream().filter(n -> key.endsWith("." + n)).findFirst().orElseThrow();
+        List<Integer> layers = config.layersToTransform();
+        if (layers == null || layers.isEmpty()) {
+            return "targeted: target_modules '" + name + "'";
+        }
+        BigInteger index = layerIndex(config.layersPattern(), key);
+        if (matches(targets, layers, config.layersPattern(), key)) {
+            return "targeted: target_modules '" + name + "', layer " + index + " in layers_to_transform";
+        }
+        return "not targeted: target_modules '" + name + "' matches, but " + (index == null
+                ? "the path has no layer index" : "layer " + index + " is not in layers_to_transform " + layers);
     }
 
     /** Returns the layer index PEFT reads from {@code key}, or {@code null} when there is none. */

@@ -331,16 +331,32 @@ final class AdapterInjection {
             LOG.info("injected {} adapter '{}' into '{}' ({}): {}, trainable parameters={}", adapter.adapterType(),
                     name, module.path(), BlockShapes.describe(module.block()), adapter.describe(), count);
         }
-        Set<Parameter> adapterParameters = adapterParameters();
-        long base = 0;
+        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters, {} bytes; {}", name,
+                config.peftType().jsonName(), modules.size(), total, bytes, trainableParameters());
+    }
+
+    /**
+     * PEFT's {@code print_trainable_parameters} line over the whole model, every adapter included: {@code
+     * "trainable params: 6,656 || all params: 91,658 || trainable%: 7.2617"}, where all params are the base
+     * model's and every adapter's, and the trainable ones those that require a gradient now (the active adapters,
+     * and base parameters an adapter trains such as LoRA's {@code bias}).
+     */
+    String trainableParameters() {
+        Set<Parameter> all = adapterParameters();
         for (Pair<String, Parameter> p : before.tree().root().block().getParameters()) {
-            if (p.getValue().isInitialized() && !adapterParameters.contains(p.getValue())) {
-                base += p.getValue().getArray().getShape().size();
+            all.add(p.getValue());
+        }
+        long count = 0;
+        long trainable = 0;
+        for (Parameter p : all) {
+            if (p.isInitialized()) {
+                long size = p.getArray().getShape().size();
+                count += size;
+                trainable += p.requiresGradient() ? size : 0;
             }
         }
-        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {}), {} bytes", name,
-                config.peftType().jsonName(), modules.size(), total,
-                String.format(Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base, bytes);
+        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", trainable,
+                count, count == 0 ? 0.0 : 100.0 * trainable / count);
     }
 
     private Set<Parameter> adapterParameters() {

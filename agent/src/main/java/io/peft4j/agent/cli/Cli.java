@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge},
- * {@code combine}. Exit
+ * {@code tree}, {@code combine}. Exit
  * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
  * for a usage error. {@code --help} after any command prints its usage.
  *
@@ -33,11 +33,13 @@ public final class Cli {
             "  inspect <dir>                  print an adapter directory's config and tensors",
             "  merge --model F.pt --adapter DIR [--adapter DIR2 ...] --out OUT.pt [--format safetensors]",
             "                                 merge adapters into a TorchScript file offline (see merge --help)",
+            "  tree --model F.pt|CLASS [--config DIR] [--classpath CP]",
+            "                                 every module path of a model (for target_modules), offline",
             "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
             "                                 add_weighted_adapter offline: combine adapter directories",
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
-            "                                 list | adapters | modules | activate NAMES | disable | enable |",
-            "                                 merge | unmerge | load NAME | dump NAME | remove |",
+            "                                 list | adapters | modules | tree | activate NAMES | disable |",
+            "                                 enable | merge | unmerge | load NAME | dump NAME | remove |",
             "                                 combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
             "  help [command | options]       this text, a command's usage, or every agent option",
             "",
@@ -76,6 +78,9 @@ public final class Cli {
                 break;
             case "merge":
                 c = new MergeCommand();
+                break;
+            case "tree":
+                c = new TreeCommand();
                 break;
             case "help":
             case "--help":
@@ -122,6 +127,9 @@ public final class Cli {
                     return OK;
                 case "merge":
                     out.println(new MergeCommand().usage());
+                    return OK;
+                case "tree":
+                    out.println(new TreeCommand().usage());
                     return OK;
                 case "options":
                     out.println(OptionsHelp.text());
