@@ -1,14 +1,17 @@
 package io.peft4j.instrument;
 
+import java.io.PrintStream;
+import java.io.PrintWriter;
+
 /**
  * Thrown out of the application's own call ({@code newTrainer}, {@code newPredictor}, {@code forward}) when adapters
  * that were asked for cannot be injected and the configuration says to fail rather than run without them.
  *
- * <p>A failure the agent has already {@linkplain #reported(String, Throwable) reported} in an ERROR line of its log
- * keeps the whole message ({@link #getMessage()}) for code that catches it, but prints as one short line that points
- * to that log line, without stack trace or cause: the application's "Exception in thread main" adds no second copy
- * of the message and no stack trace of peft4j's internals. With {@code debug=true} ({@code -Dpeft4j.debug=true}) it
- * prints in full, stack trace and cause included.
+ * <p>A failure the agent has already {@linkplain #reported(String, String, Throwable) reported} in an ERROR line of
+ * its log keeps the whole message ({@link #getMessage()}) and its cause for code that catches it, but prints
+ * ({@link #toString()}, {@link #printStackTrace()}) as one short line that points to that log line, without stack
+ * trace or cause: the application's "Exception in thread main" adds no second copy of the message and no stack trace
+ * of peft4j's internals. With {@code debug=true} ({@code -Dpeft4j.debug=true}) it prints in full.
  */
 public class InjectionFailure extends RuntimeException {
 
@@ -23,9 +26,9 @@ public class InjectionFailure extends RuntimeException {
         this.shortForm = null;
     }
 
-    private InjectionFailure(String message, Throwable cause, String shortForm, boolean debug) {
-        super(message, debug ? cause : null, true, debug);
-        this.shortForm = debug ? null : shortForm;
+    private InjectionFailure(String message, Throwable cause, String shortForm) {
+        super(message, cause);
+        this.shortForm = shortForm;
     }
 
     /**
@@ -35,8 +38,8 @@ public class InjectionFailure extends RuntimeException {
      * @param shortMessage what failed, in a few words, e.g. {@code adapter 'default' was not injected into Mlp#1}
      */
     public static InjectionFailure reported(String message, String shortMessage, Throwable cause) {
-        return new InjectionFailure(message, cause, shortMessage + " (the [peft4j] ERROR line above says why;"
-                + " debug=true prints the stack trace)", Boolean.getBoolean("peft4j.debug"));
+        return new InjectionFailure(message, cause, Boolean.getBoolean("peft4j.debug") ? null : shortMessage
+                + " (the [peft4j] ERROR line above says why; debug=true prints the stack trace)");
     }
 
     /** A further use of a model whose injection failed as {@code first} did: the same message and short form. */
@@ -44,11 +47,29 @@ public class InjectionFailure extends RuntimeException {
         if (first.shortForm == null) {
             return new InjectionFailure(first.getMessage(), first.getCause());
         }
-        return new InjectionFailure(first.getMessage(), null, first.shortForm, false);
+        return new InjectionFailure(first.getMessage(), first.getCause(), first.shortForm);
     }
 
     @Override
     public String toString() {
         return shortForm == null ? super.toString() : getClass().getName() + ": " + shortForm;
+    }
+
+    @Override
+    public void printStackTrace(PrintStream s) {
+        if (shortForm == null) {
+            super.printStackTrace(s);
+        } else {
+            s.println(this);
+        }
+    }
+
+    @Override
+    public void printStackTrace(PrintWriter s) {
+        if (shortForm == null) {
+            super.printStackTrace(s);
+        } else {
+            s.println(this);
+        }
     }
 }

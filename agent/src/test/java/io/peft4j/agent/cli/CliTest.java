@@ -108,10 +108,10 @@ class CliTest {
         Run r = run("inspect", dir.toString());
         assertAll(() -> assertEquals(1, r.status(), r.err()), () -> assertEquals("", r.out()),
                 () -> assertEquals("peft4j inspect: adapter directory " + dir + ": "
-                        + dir.resolve("adapter_config.json") + ": field \"target_modules\": Please specify `target_modules` or `target_parameters`in"
-                        + " `peft_config` (target_modules is missing; PEFT fills it only for Transformers model types"
-                        + " it knows, and DJL models have none); also: unknown key ['target_module'] for LoraConfig"
-                        + " (did you mean 'target_modules'?)\n", r.err()));
+                        + dir.resolve("adapter_config.json") + ": field \"target_modules\": Please specify"
+                        + " `target_modules` or `target_parameters`in `peft_config` (target_modules is missing; PEFT"
+                        + " fills it only for Transformers model types it knows, and DJL models have none); also:"
+                        + " unknown key ['target_module'] for LoraConfig (did you mean 'target_modules'?)\n", r.err()));
     }
 
     @Test
