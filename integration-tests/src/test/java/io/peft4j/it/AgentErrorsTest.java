@@ -72,7 +72,7 @@ class AgentErrorsTest {
                 () -> assertEquals(1, run.stderr().split(Pattern.quote(PEFT_NO_TARGET), -1).length - 1,
                         () -> "PEFT's message is printed more than once\n" + run.describe()),
                 () -> assertTrue(run.stderr().contains(PEFT_NO_TARGET + " The model's module paths nearest to it:"
-                        + " 'fc1', 'fc2', 'head', 'relu1', 'relu2' (5 of 5 leaf modules;"), run::describe),
+                        + " 'relu1', 'relu2', 'head', 'fc1', 'fc2' (5 of 5 leaf modules;"), run::describe),
                 () -> assertFalse(run.stderr().contains("\tat io.peft4j"), () -> "a stack trace without debug=true\n"
                         + run.describe()),
                 () -> assertFalse(Files.exists(work.resolve("output.safetensors")),

@@ -1,8 +1,12 @@
 package io.peft4j.agent.cli;
 
+import io.peft4j.config.Suggestions;
+
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge},
@@ -87,7 +91,8 @@ public final class Cli {
             case "-h":
                 return help(rest, out);
             default:
-                err.println("peft4j: unknown command '" + command + "'\n\n" + USAGE_TEXT);
+                err.println("peft4j: unknown command '" + command + "'" + Suggestions.didYouMean(command,
+                        List.of("attach", "inspect", "merge", "tree", "combine", "jmx", "help")) + "\n\n" + USAGE_TEXT);
                 return USAGE;
         }
         if (rest.contains("--help") || rest.contains("-h")) {
@@ -149,6 +154,24 @@ public final class Cli {
 
         /** Runs it with the arguments after the command name. */
         void run(List<String> args, PrintStream out) throws UsageException, CommandFailure;
+    }
+
+    /**
+     * Splits {@code --option value} arguments into pairs, in order (an option may repeat).
+     *
+     * @throws UsageException for an argument that is not an option, or an option without a value
+     */
+    static List<Map.Entry<String, String>> optionPairs(List<String> args, String usage) throws UsageException {
+        List<Map.Entry<String, String>> pairs = new ArrayList<>();
+        for (int i = 0; i < args.size(); i += 2) {
+            String arg = args.get(i);
+            if (!arg.startsWith("--") || i + 1 >= args.size()) {
+                throw new UsageException(arg.startsWith("--") ? "option " + arg + " needs a value"
+                        : "unexpected argument '" + arg + "'", usage);
+            }
+            pairs.add(Map.entry(arg, args.get(i + 1)));
+        }
+        return pairs;
     }
 
     /** Parses a process id. */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -53,13 +54,9 @@ final class MergeCommand implements Cli.Command {
         String active = null;
         List<String> names = new ArrayList<>();
         List<String> dirs = new ArrayList<>();
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (!arg.startsWith("--") || i + 1 >= args.size()) {
-                throw new UsageException(arg.startsWith("--") ? "option " + arg + " needs a value"
-                        : "unexpected argument '" + arg + "'", usage());
-            }
-            String value = args.get(++i);
+        for (Map.Entry<String, String> option : Cli.optionPairs(args, usage())) {
+            String arg = option.getKey();
+            String value = option.getValue();
             switch (arg) {
                 case "--model":
                     model = value;

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code tree --model MODEL.pt|CLASS [--config DIR] [--classpath CP] [--input 1x16]}: every module path of a model,
@@ -42,13 +43,9 @@ final class TreeCommand implements Cli.Command {
         String config = null;
         String classpath = null;
         String input = null;
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (!arg.startsWith("--") || i + 1 >= args.size()) {
-                throw new UsageException(arg.startsWith("--") ? "option " + arg + " needs a value"
-                        : "unexpected argument '" + arg + "'", usage());
-            }
-            String value = args.get(++i);
+        for (Map.Entry<String, String> option : Cli.optionPairs(args, usage())) {
+            String arg = option.getKey();
+            String value = option.getValue();
             switch (arg) {
                 case "--model":
                     model = value;
