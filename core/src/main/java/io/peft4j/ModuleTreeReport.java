@@ -54,7 +54,14 @@ public final class ModuleTreeReport {
         if (!Block.class.isAssignableFrom(type)) {
             throw new IllegalArgumentException("class " + model + " is not a DJL Block");
         }
-        Block block = (Block) type.getDeclaredConstructor().newInstance();
+        Block block;
+        try {
+            block = (Block) type.getConstructor().newInstance();
+        } catch (NoSuchMethodException e) {
+            throw new IllegalArgumentException("class " + model + " has no public no-argument constructor; print its"
+                    + " tree where the application builds it: Peft.moduleTree(block), the agent with debug=true, or"
+                    + " java -jar peft4j-agent.jar jmx <pid> tree");
+        }
         if (inputShapes == null) {
             return header + "\n" + listing(block, config).describe();
         }

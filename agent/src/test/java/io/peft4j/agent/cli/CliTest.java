@@ -133,6 +133,13 @@ class CliTest {
                 () -> assertTrue(run("tree", "--model", "/no/such.pt").err().contains("model file /no/such.pt does"
                         + " not exist")),
                 () -> assertTrue(run("help", "tree").out().contains("--config DIR")));
+        Run block = run("tree", "--model", "ai.djl.nn.SequentialBlock");
+        assertEquals("module tree of ai.djl.nn.SequentialBlock\n(root)  SequentialBlock\n1 modules (0 leaves)\n",
+                block.out(), block.err());
+        Run noConstructor = run("tree", "--model", "ai.djl.nn.core.Linear");
+        assertAll(() -> assertEquals(1, noConstructor.status()),
+                () -> assertTrue(noConstructor.err().contains("class ai.djl.nn.core.Linear has no public no-argument"
+                        + " constructor; print its tree where the application builds it"), noConstructor.err()));
     }
 
     @Test
