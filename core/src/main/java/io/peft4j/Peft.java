@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftMethod;
+import io.peft4j.config.PeftMethods;
 import io.peft4j.config.PeftType;
 import io.peft4j.ia3.Ia3WeightedAdapters;
 import io.peft4j.instrument.PeftInstrumentation;
@@ -15,12 +17,16 @@ import io.peft4j.lora.CombineOptions;
 import io.peft4j.lora.LoraHotswap;
 import io.peft4j.lora.ResidualConversion;
 import io.peft4j.lora.WeightedAdapters;
+import io.peft4j.match.TargetMatcher;
+import io.peft4j.model.ModuleListing;
+import io.peft4j.model.ModuleTree;
 import io.peft4j.state.AdapterDirectory;
 import io.peft4j.state.PeftStateDicts;
 import io.peft4j.state.StateDictLoadResult;
 import io.peft4j.traced.TorchScriptMerge;
 import io.peft4j.traced.TracedModel;
 import io.peft4j.traced.TracedModels;
+import io.peft4j.traced.TracedStructure;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.AdapterSelection;
 import io.peft4j.tuner.ModelAdapters;
@@ -363,5 +369,78 @@ public final class Peft {
                     + model.getClass().getName() + ")");
         }
         return adapters;
+    }
+    /**
+     * Every module path of {@code model} with its block class and parameter shapes (PyTorch's names), in
+     * {@code named_modules()} order: the keys {@code target_modules} is matched against. For a DJL block tree, the
+     * paths of {@link io.peft4j.model.ModuleTree}; for a traced (TorchScript) model, the paths its parameter names
+     * give ({@code h.0.attn.c_attn.weight} is module {@code h.0.attn.c_attn}). When the model carries adapters, each
+     * adapted module says which ({@code targeted: adapters [default]}).
+     *
+     * <pre>{@code
+     * System.out.print(Peft.moduleTree(model.getBlock()).describe());
+     * }</pre>
+     */
+    public static ModuleListing moduleTree(Block model) {
+        TracedModel traced = TracedModels.of(model);
+        if (traced != null) {
+            Map<String, java.util.Set<String>> merged = new LinkedHashMap<>();
+            traced.mergedModules().forEach(m -> merged.computeIfAbsent(m.path(), k -> new java.util.TreeSet<>())
+                    .add(m.adapter()));
+            ModuleListing listing = traced.structure().listing(model.getClass().getSimpleName());
+            return merged.isEmpty() ? listing : listing.withTargets(path -> merged.containsKey(path)
+                    ? "targeted: adapters " + merged.get(path) + " (merged)" : "");
+        }
+        ModuleListing listing = listing(model);
+        ModelAdapters adapters = AdapterRegistry.model(model);
+        if (adapters == null || adapters.adapterNames().isEmpty()) {
+            return listing;
+        }
+        Map<String, TunedModule> tuned = adapters.tunedModules();
+        return listing.withTargets(path -> tuned.containsKey(path)
+                ? "targeted: adapters " + tuned.get(path).adapters().keySet() : "");
+    }
+
+    /**
+     * {@link #moduleTree(Block)} with, for each module, whether {@code config} targets it and by which rule, as
+     * {@link #injectAdapter} would decide ({@code targeted: target_modules 'fc1'}, {@code excluded: exclude_modules},
+     * {@code not targeted: ... layer 3 is not in layers_to_transform [0]}); a targeted module whose block the method
+     * does not support says so. {@code "all-linear"} is expanded to the model's {@code Linear} layers (DJL block
+     * trees; on a traced model it comes from the adapter file, and no module is marked).
+     */
+    public static ModuleListing moduleTree(Block model, AdapterConfig config) {
+        ModuleListing listing = listing(model);
+        boolean allLinear = config.targetModules() != null && config.targetModules().isAllLinear();
+        if (TracedModels.isTraced(model)) {
+            // a traced model does not tell a Linear from an Embedding: "all-linear" is read from the adapter file
+            return listing.withTargets(path -> allLinear ? "" : TargetMatcher.explain(config, path));
+        }
+        ModuleTree tree = ModuleTree.of(model);
+        AdapterConfig effective = config;
+        if (allLinear) {
+            List<String> linear = new java.util.ArrayList<>();
+            tree.nodes().forEach(n -> {
+                if (n.block() instanceof ai.djl.nn.core.Linear && !n.path().isEmpty()) {
+                    linear.add(n.path());
+                }
+            });
+            effective = config.withTargetModules(io.peft4j.config.TargetModules.ofNames(linear));
+        }
+        AdapterConfig resolved = effective;
+        PeftMethod method = PeftMethods.of(config);
+        return listing.withTargets(path -> {
+            String target = TargetMatcher.explain(resolved, path);
+            Block block = tree.find(path).map(io.peft4j.model.ModuleNode::block).orElse(null);
+            if (target.startsWith("targeted") && block != null && !method.supports(block)) {
+                target += " (but " + config.peftType().jsonName() + " does not support " + block.getClass()
+                        .getSimpleName() + ": injection would fail; supported: " + method.supportedBlocks() + ")";
+            }
+            return target;
+        });
+    }
+
+    private static ModuleListing listing(Block model) {
+        return TracedModels.isTraced(model) ? TracedStructure.of(model).listing(model.getClass().getSimpleName())
+                : ModuleListing.of(model);
     }
 }

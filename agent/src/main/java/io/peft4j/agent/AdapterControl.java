@@ -128,6 +128,34 @@ public final class AdapterControl {
         }
     }
 
+    /**
+     * The module tree of every model in use ({@code Peft.moduleTree}), or of the one whose id is {@code model}: a
+     * header line per model ({@code model Mlp#1 (io.example.Mlp)}) and one line per module with its block class,
+     * parameter shapes and the adapters it carries.
+     *
+     * @param model a model id as {@code list} shows it ({@code Mlp#1}), or empty for every model
+     */
+    public String tree(String model) {
+        synchronized (gate) {
+            StringBuilder sb = new StringBuilder();
+            List<String> ids = new ArrayList<>();
+            for (Block root : models.roots()) {
+                String id = models.idOf(root);
+                ids.add(id);
+                if (model == null || model.isBlank() || model.trim().equals(id)) {
+                    sb.append(sb.length() == 0 ? "" : "\n").append("model ").append(id).append(" (")
+                            .append(root.getClass().getName()).append(")\n")
+                            .append(Peft.moduleTree(root).describe());
+                }
+            }
+            if (sb.length() == 0) {
+                throw new IllegalArgumentException(ids.isEmpty() ? "no model in use yet (a model is seen when the"
+                        + " application first uses it)" : "no model '" + model + "' (models: " + ids + ")");
+            }
+            return sb.toString();
+        }
+    }
+
     /** Every adapter of every model with its state and the L2 norm of its parameters. */
     public List<AdapterRow> adapters() {
         synchronized (gate) {

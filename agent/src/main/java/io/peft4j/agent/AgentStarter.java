@@ -106,6 +106,7 @@ final class AgentStarter {
                         options.adapterRoot() != null ? "; JMX load can add adapters from " + options.adapterRoot()
                                 : "");
             }
+            List<String> errors = new ArrayList<>();
             for (Map.Entry<String, Path> e : options.adapters().entrySet()) {
                 if (e.getValue().toString().contains(OptionKey.MODEL_DIR)) {
                     adapters.add(new StartupAdapter(e.getKey(), e.getValue(), null));
@@ -113,12 +114,24 @@ final class AgentStarter {
                             e.getKey(), e.getValue(), OptionKey.MODEL_DIR);
                     continue;
                 }
-                AdapterConfig config = readConfig(e.getValue());
+                AdapterConfig config;
+                try {
+                    config = readConfig(e.getValue());
+                } catch (RuntimeException failure) {
+                    // every adapter is checked, so that one launch reports every broken config
+                    errors.add(failure.getMessage());
+                    continue;
+                }
                 adapters.add(new StartupAdapter(e.getKey(), e.getValue(), config));
                 log.info("adapter '{}' ({}) from {}{}: injected into each model when it is first used (merged into"
                         + " traced models when they are loaded)", e.getKey(),
                         config.peftType().jsonName(), e.getValue(), AdapterDirectory.hasWeights(e.getValue()) ? ""
                                 : " (no adapter_model.safetensors: fresh weights)");
+            }
+            if (!errors.isEmpty()) {
+                configError(errors.size() == 1 ? errors.get(0) : errors.size() + " adapter configs are invalid:\n  "
+                        + String.join("\n  ", errors) + "\n", options.failOnError(), premain);
+                return;
             }
             configsMs = (System.nanoTime() - t) / 1_000_000;
         } catch (RuntimeException e) {
@@ -210,7 +223,7 @@ final class AgentStarter {
             throw new IllegalArgumentException("adapter directory " + dir.toAbsolutePath() + " has no readable "
                     + AdapterDirectory.CONFIG_FILE);
         }
-        return AdapterConfigs.read(dir);
+        return AdapterConfigs.readForInjection(dir);
     }
 
     /** One line per model in use, for the MXBean's {@code Models} attribute. */

@@ -98,7 +98,7 @@ final class AutoInjector implements ModelLifecycleListener {
         }
         InjectionFailure failure = failed.get(root);
         if (failure != null) {
-            throw new InjectionFailure(failure.getMessage(), failure.getCause());
+            throw InjectionFailure.again(failure);
         }
         if ("forward".equals(trigger) && insideAnotherForward()) {
             return;
@@ -110,6 +110,10 @@ final class AutoInjector implements ModelLifecycleListener {
                 return;
             }
             models.register(root);
+            if (Boolean.getBoolean("peft4j.debug")) {
+                LOG.debug("model {} ({}): module tree (the paths target_modules is matched against)\n{}",
+                        models.idOf(root), root.getClass().getName(), Peft.moduleTree(root).describe().stripTrailing());
+            }
             injecting = Thread.currentThread();
             try {
                 if (!gate.isClosed()) {
@@ -197,7 +201,8 @@ final class AutoInjector implements ModelLifecycleListener {
                     + "' from " + current.dir()) + " into " + root.getClass().getName() + ": " + e.getMessage();
             if (failOnError) {
                 LOG.error("{} (onError=fail: stopping; set onError=warn to run without the adapter)", message);
-                throw new InjectionFailure(message, e);
+                throw InjectionFailure.reported(message, (current == null ? "adapters were" : "adapter '"
+                        + current.name() + "' was") + " not injected into model " + models.idOf(root), e);
             }
             LOG.warn("{} (onError=warn: the model runs WITHOUT adapters)", message);
         }

@@ -76,7 +76,8 @@ final class TracedInjection {
                             : " (loaded from " + modelDir + ")") + ": " + detail;
             if (failOnError) {
                 LOG.error("{} (onError=fail: stopping; set onError=warn to run without the adapter)", message);
-                throw new InjectionFailure(message, e);
+                throw InjectionFailure.reported(message, (current == null ? "adapters were" : "adapter '" + current
+                        + "' was") + " not merged into traced model " + id, e);
             }
             LOG.warn("{} (onError=warn: the model runs WITHOUT adapters)", message);
         }

@@ -15,11 +15,15 @@ import ai.djl.nn.core.Linear;
 import io.peft4j.Peft;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.InjectionFailure;
+import io.peft4j.log.PeftLog;
 import io.peft4j.lora.LoraConfig;
 import io.peft4j.match.TargetsNotFoundException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -84,5 +88,33 @@ class AutoInjectorTest {
         Block served = model(false);
         InjectionFailure failure = assertThrows(InjectionFailure.class, () -> injector.rootInUse(served, "predictor"));
         assertTrue(failure.getCause() instanceof TargetsNotFoundException, String.valueOf(failure.getCause()));
+        // printed once, in the ERROR line; the exception prints as one short line pointing to it
+        assertTrue(failure.getMessage().contains("Target modules {'1'} not found in the base model."),
+                failure.getMessage());
+        StringWriter printed = new StringWriter();
+        failure.printStackTrace(new PrintWriter(printed));
+        assertEquals("io.peft4j.instrument.InjectionFailure: adapter 'default' was not injected into model"
+                + " SequentialBlock#2 (the [peft4j] ERROR line above says why; debug=true prints the stack trace)"
+                + System.lineSeparator(), printed.toString());
+        InjectionFailure again = assertThrows(InjectionFailure.class, () -> injector.rootInUse(served, "forward"));
+        assertEquals(failure.toString(), again.toString());
+    }
+
+    @Test
+    void atDebugTheModuleTreeOfEachModelIsLogged() throws Exception {
+        AutoInjector injector = injector();
+        Block model = model(true);
+        List<String> lines = new ArrayList<>();
+        System.setProperty("peft4j.debug", "true");
+        PeftLog.captureForTests(lines::add);
+        try {
+            injector.rootInUse(model, "predictor");
+        } finally {
+            PeftLog.captureForTests(null);
+            System.clearProperty("peft4j.debug");
+        }
+        assertEquals("DEBUG model SequentialBlock#1 (ai.djl.nn.SequentialBlock): module tree (the paths"
+                + " target_modules is matched against)\n(root)  SequentialBlock\n  0  LambdaBlock\n"
+                + "  1  Linear  weight [4, 3], bias [4]\n3 modules (2 leaves)", lines.get(0));
     }
 }

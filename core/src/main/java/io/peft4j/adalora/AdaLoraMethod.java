@@ -5,6 +5,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftType;
@@ -26,6 +27,11 @@ public final class AdaLoraMethod implements PeftMethod {
     @Override
     public PeftType peftType() {
         return PeftType.ADALORA;
+    }
+
+    @Override
+    public ConfigSchema configSchema() {
+        return AdaLoraConfig.SCHEMA;
     }
 
     @Override

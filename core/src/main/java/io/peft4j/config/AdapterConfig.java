@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -35,6 +36,8 @@ public abstract class AdapterConfig {
     private final ConfigSchema schema;
     private final String source;
     private final Map<String, Object> json;
+    /** The keys the JSON (or builder) gave, before PEFT's defaults were filled in. */
+    private final Set<String> givenKeys;
     private final List<String> unknownKeys;
     /** Warnings found while validating; emitted once by {@link AdapterConfigs} when the config is read or built. */
     final List<String> warnings = new ArrayList<>();
@@ -59,6 +62,7 @@ public abstract class AdapterConfig {
         PeftType type = schema.peftType();
         Map<String, FieldSpec> fields = schema.fields();
         Map<String, Object> map = new LinkedHashMap<>();
+        this.givenKeys = Set.copyOf(input.keySet());
         for (Map.Entry<String, Object> e : input.entrySet()) {
             map.put(e.getKey(), JsonValues.normalize(e.getValue()));
         }
@@ -84,9 +88,9 @@ public abstract class AdapterConfig {
         this.json = Collections.unmodifiableMap(map);
         this.unknownKeys = List.copyOf(unknown);
         if (!unknown.isEmpty()) {
-            warn("unknown keys " + PythonRepr.repr(new ArrayList<>(unknown)) + " for "
-                    + schema.className() + ": PEFT " + ConfigSchema.PEFT_VERSION
-                    + " does not define them; peft4j ignores them but keeps them when writing the config back");
+            String them = unknown.size() == 1 ? "it" : "them";
+            warn(schema.unknownKeysNote(unknown) + ": PEFT " + ConfigSchema.PEFT_VERSION + " does not define " + them
+                    + "; peft4j ignores " + them + " but keeps " + them + " when writing the config back");
         }
 
         Object taskType = map.get("task_type");
@@ -211,6 +215,35 @@ public abstract class AdapterConfig {
      * after validation, whenever a config is read or built. None by default.
      */
     protected void checkSupported() {}
+
+    /**
+     * Throws when the config cannot be injected into any DJL model: PEFT's {@code _prepare_adapter_config}, which
+     * fills a {@code null} {@code target_modules} from a table keyed by the Transformers {@code model_type} and
+     * fails for any other model ("Please specify `target_modules` in `peft_config`"). A DJL block tree or a
+     * TorchScript file has no {@code model_type}, so such a config can never be injected: the agent and
+     * {@code inspect} check it at launch. A config class with further fields PEFT fills that way (IA3's
+     * {@code feedforward_modules}) or with PEFT's own message overrides this.
+     */
+    protected void checkInjectable() {
+        if (targetModules == null) {
+            throw missingForDjl("target_modules", "Please specify `target_modules` in `peft_config`");
+        }
+    }
+
+    /**
+     * The error for a {@code null} field PEFT only fills from its {@code model_type} tables (see
+     * {@link #checkInjectable()}), with PEFT's message.
+     */
+    protected final PeftConfigException missingForDjl(String key, String peftMessage) {
+        return PeftConfigException.peft(source, key, peftMessage, " (" + key + " is "
+                + (givenKeys.contains(key) ? "null" : "missing")
+                + "; PEFT fills it only for Transformers model types it knows, and DJL models have none)");
+    }
+
+    /** The unknown keys with their did-you-mean, or {@code ""} when there are none (for error messages). */
+    final String unknownKeysNote() {
+        return unknownKeys.isEmpty() ? "" : schema.unknownKeysNote(unknownKeys);
+    }
 
     /** Makes a config of the same class from {@code json}, with the same source. */
     protected abstract AdapterConfig rebuild(Map<String, Object> json);

@@ -44,6 +44,10 @@ public final class AdapterConfigs {
      * @throws PeftConfigException when the file is missing or unreadable, or the config is invalid or unsupported
      */
     public static AdapterConfig read(Path dirOrFile) {
+        return readWith(dirOrFile, false);
+    }
+
+    private static AdapterConfig readWith(Path dirOrFile, boolean forInjection) {
         Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(CONFIG_NAME) : dirOrFile;
         String text;
         try {
@@ -54,7 +58,7 @@ public final class AdapterConfigs {
         } catch (IOException e) {
             throw PeftConfigException.unreadable(file.toString(), "cannot read the file: " + e, e);
         }
-        return parse(text, file.toString());
+        return parseWith(text, file.toString(), forInjection);
     }
 
     /**
@@ -65,6 +69,10 @@ public final class AdapterConfigs {
      * @throws PeftConfigException when the JSON is malformed, or the config is invalid or unsupported
      */
     public static AdapterConfig parse(String json, String source) {
+        return parseWith(json, source, false);
+    }
+
+    private static AdapterConfig parseWith(String json, String source, boolean forInjection) {
         Object root;
         try {
             root = JsonValues.parse(json);
@@ -85,7 +93,7 @@ public final class AdapterConfigs {
                     + "ignored. Runtime configurations are only valid at runtime.");
             map.remove("runtime_config");
         }
-        return accept(create(map, source));
+        return accept(create(map, source), forInjection);
     }
 
     private static String locationOf(JsonProcessingException e) {
@@ -109,16 +117,62 @@ public final class AdapterConfigs {
             throw new PeftConfigException(source, "peft_type", "value \"" + type
                     + "\" is not supported by peft4j; supported values: " + PeftType.supportedNames());
         }
-        return method.parseConfig(source, map);
+        try {
+            return method.parseConfig(source, map);
+        } catch (PeftConfigException e) {
+            // The JSON's unknown keys often explain the error (a misspelt key left its field at the default).
+            java.util.Set<String> unknown = new java.util.TreeSet<>(map.keySet());
+            unknown.removeAll(method.configSchema().fields().keySet());
+            throw unknown.isEmpty() ? e : e.withNote("; also: " + method.configSchema().unknownKeysNote(unknown));
+        }
     }
 
     /** Checks support, then emits the warnings found while validating. */
     static <C extends AdapterConfig> C accept(C config) {
-        checkSupported(config);
+        return accept(config, false);
+    }
+
+    /**
+     * Checks support (and, {@code forInjection}, that the config can be injected into a DJL model), then emits the
+     * warnings found while validating. A rejected config's unknown keys are named in the error, with their
+     * did-you-mean, and its warnings are not emitted: each problem is reported once.
+     */
+    private static <C extends AdapterConfig> C accept(C config, boolean forInjection) {
+        try {
+            checkSupported(config);
+            if (forInjection) {
+                config.checkInjectable();
+            }
+        } catch (PeftConfigException e) {
+            String note = config.unknownKeysNote();
+            throw note.isEmpty() ? e : e.withNote("; also: " + note);
+        }
         for (String warning : config.warnings) {
             warningSink.accept(warning);
         }
         return config;
+    }
+
+    /**
+     * Reads a config as {@link #read(Path)} does and also checks that it can be injected into a DJL model (see
+     * {@link #checkInjectable(AdapterConfig)}), as the agent and {@code inspect} do at launch: every problem PEFT
+     * would raise when the config is built or injected is reported before any model is used, once.
+     *
+     * @throws PeftConfigException naming the file and key, with PEFT's message and the did-you-mean of unknown keys
+     */
+    public static AdapterConfig readForInjection(Path dirOrFile) {
+        return readWith(dirOrFile, true);
+    }
+
+    /**
+     * Throws when {@code config} cannot be injected into any DJL model: {@code target_modules} (or IA3's
+     * {@code feedforward_modules}) is {@code null}, which PEFT only fills from a table keyed by the Transformers
+     * {@code model_type}, and fails with "Please specify `target_modules` in `peft_config`" for any other model.
+     *
+     * @throws PeftConfigException with PEFT's message
+     */
+    public static void checkInjectable(AdapterConfig config) {
+        config.checkInjectable();
     }
 
     /**

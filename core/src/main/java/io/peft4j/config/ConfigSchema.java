@@ -79,6 +79,25 @@ public final class ConfigSchema {
         return fields;
     }
 
+    /**
+     * {@code "unknown keys ['lora_dropuot'] for LoraConfig (did you mean 'lora_dropout'?)"}: the keys, sorted, with
+     * the nearest known key of each that is close to one ({@link Suggestions}).
+     */
+    String unknownKeysNote(java.util.Collection<String> unknown) {
+        List<String> sorted = new java.util.ArrayList<>(new java.util.TreeSet<>(unknown));
+        StringBuilder sb = new StringBuilder("unknown key").append(sorted.size() == 1 ? " " : "s ")
+                .append(PythonRepr.repr(sorted)).append(" for ").append(className);
+        List<String> hints = new java.util.ArrayList<>();
+        for (String key : sorted) {
+            List<String> close = Suggestions.close(key, fields.keySet());
+            if (!close.isEmpty()) {
+                hints.add((sorted.size() == 1 ? "" : "'" + key + "': ") + "did you mean '" + close.get(0) + "'?");
+            }
+        }
+        return hints.isEmpty() ? sb.toString() : sb.append(" (").append(String.join("; ", hints)).append(')')
+                .toString();
+    }
+
     /** Collects the fields of a schema. */
     public static final class Builder {
 

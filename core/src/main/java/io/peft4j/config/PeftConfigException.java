@@ -36,6 +36,14 @@ public class PeftConfigException extends RuntimeException {
         this(source, field, detail, null, null);
     }
 
+    /** A problem not tied to a config file or key, which PEFT raises with {@code peftMessage}, told in full. */
+    protected PeftConfigException(String message, String peftMessage) {
+        super(message);
+        this.source = null;
+        this.field = null;
+        this.peftMessage = peftMessage;
+    }
+
     private PeftConfigException(String source, String field, String detail, String peftMessage, Throwable cause) {
         super(format(source, field, detail), cause);
         this.source = source;
@@ -46,6 +54,17 @@ public class PeftConfigException extends RuntimeException {
     /** A value PEFT 0.20 itself rejects; {@code peftMessage} is PEFT's exact text. */
     static PeftConfigException peft(String source, String field, String peftMessage) {
         return new PeftConfigException(source, field, peftMessage, peftMessage, null);
+    }
+
+    /** A value PEFT 0.20 itself rejects with {@code peftMessage}, followed by peft4j's {@code note}. */
+    static PeftConfigException peft(String source, String field, String peftMessage, String note) {
+        return new PeftConfigException(source, field, peftMessage + note, peftMessage, null);
+    }
+
+    /** This error with {@code note} appended to its message (same source, field and PEFT message). */
+    PeftConfigException withNote(String note) {
+        String detail = getMessage().substring(format(source, field, "").length());
+        return new PeftConfigException(source, field, detail + note, peftMessage, getCause());
     }
 
     /** A config that could not be read at all (I/O or JSON syntax). */

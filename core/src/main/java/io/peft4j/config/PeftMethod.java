@@ -38,6 +38,12 @@ public interface PeftMethod {
      */
     AdapterConfig parseConfig(String source, Map<String, Object> json);
 
+    /**
+     * The keys of this method's configs ({@code LoraConfig.SCHEMA}), for messages about a config that could not be
+     * made: the unknown keys of a rejected JSON are named with their did-you-mean ({@link Suggestions}).
+     */
+    ConfigSchema configSchema();
+
     // ---------------------------------------------------------------- injection
 
     /** Whether this method can adapt {@code block}. */

@@ -44,6 +44,15 @@ public final class IA3Config extends AdapterConfig {
         }
     }
 
+    /** PEFT's {@code IA3Model._prepare_adapter_config}: both module lists must be given for a DJL model. */
+    @Override
+    protected void checkInjectable() {
+        super.checkInjectable();
+        if (feedforwardModules == null) {
+            throw missingForDjl("feedforward_modules", "Please specify `feedforward_modules` in `peft_config`");
+        }
+    }
+
     /** Returns a builder starting from PEFT 0.20's {@code IA3Config} defaults. */
     public static Builder builder() {
         return new Builder();

@@ -2,6 +2,7 @@ package io.peft4j.ia3;
 
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftType;
 import io.peft4j.layer.ModuleAdapter;
@@ -17,6 +18,11 @@ public final class Ia3Method implements PeftMethod {
     @Override
     public PeftType peftType() {
         return PeftType.IA3;
+    }
+
+    @Override
+    public ConfigSchema configSchema() {
+        return IA3Config.SCHEMA;
     }
 
     @Override

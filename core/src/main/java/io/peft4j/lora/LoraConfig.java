@@ -136,6 +136,7 @@ public class LoraConfig extends AdapterConfig {
         this.rankPattern = decodeRankPattern(value("rank_pattern"));
         this.alphaPattern = doubleMap(value("alpha_pattern"));
         validatePostInit();
+        validateNumbers();
         String biasValue = string("bias");
         try {
             this.bias = LoraBias.fromJson(biasValue);
@@ -157,6 +158,47 @@ public class LoraConfig extends AdapterConfig {
 
     private static String positiveRankMessage(int r) {
         return "`r` should be a positive integer value but the value passed is " + r;
+    }
+
+    /**
+     * Ranges of the numbers: {@code lora_dropout} is a probability (PEFT's {@code LoraLayer.update_layer} makes an
+     * {@code nn.Dropout(p)} for {@code p > 0}, which torch refuses above 1; a negative or NaN {@code p} is silently
+     * no dropout in PEFT, refused here as it can only be a mistake; 1 trains nothing, a warning), and
+     * {@code lora_alpha} and the {@code alpha_pattern} values must be finite (NaN or Infinity would make every
+     * output of the adapted layers NaN or Infinity).
+     */
+    private void validateNumbers() {
+        Object dropout = value("lora_dropout");
+        if (loraDropout > 1) {
+            throw peftError("lora_dropout", "dropout probability has to be between 0 and 1, but got "
+                    + PythonRepr.repr(dropout));
+        }
+        if (!(loraDropout >= 0)) {
+            throw error("lora_dropout", "expected a probability in [0, 1), got " + PythonRepr.repr(dropout)
+                    + " (PEFT would silently train without dropout)");
+        }
+        if (loraDropout == 1) {
+            warn("lora_dropout=1.0 zeroes the adapter's input in every training step: the adapter gets no "
+                    + "gradient and does not train (inference is unaffected)");
+        }
+        if (!Double.isFinite(loraAlpha)) {
+            throw error("lora_alpha", "expected a finite number, got " + PythonRepr.repr(value("lora_alpha")));
+        }
+        alphaPattern.forEach((key, alpha) -> {
+            if (!Double.isFinite(alpha)) {
+                throw error("alpha_pattern", "expected finite numbers, got " + PythonRepr.repr(alpha) + " for '"
+                        + key + "'");
+            }
+        });
+    }
+
+    @Override
+    protected void checkInjectable() {
+        // LoraModel._prepare_adapter_config (AdaLoraModel inherits it), with PEFT's missing space
+        if (targetModules() == null && !truthy(jsonValue("target_parameters"))) {
+            throw missingForDjl("target_modules", "Please specify `target_modules` or `target_parameters`"
+                    + "in `peft_config`");
+        }
     }
 
     /** The checks of PEFT 0.20's {@code LoraConfig.__post_init__}, in its order. */

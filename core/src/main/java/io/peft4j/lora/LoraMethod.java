@@ -3,6 +3,7 @@ package io.peft4j.lora;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.ConfigSchema;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftType;
 import io.peft4j.layer.ModuleAdapter;
@@ -23,6 +24,11 @@ public final class LoraMethod implements PeftMethod {
     @Override
     public PeftType peftType() {
         return PeftType.LORA;
+    }
+
+    @Override
+    public ConfigSchema configSchema() {
+        return LoraConfig.SCHEMA;
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.peft4j.match;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PythonRepr;
+import io.peft4j.config.Suggestions;
 import io.peft4j.config.TargetModules;
 import java.math.BigInteger;
 import java.util.Collection;
@@ -58,19 +59,24 @@ public final class TargetMatcher {
      * modules are never targeted.
      */
     public static boolean isExcluded(AdapterConfig config, String key) {
+        return !exclusion(config, key).isEmpty();
+    }
+
+    /** Why {@link #isExcluded} holds, for {@link #explain}, or {@code ""}. */
+    private static String exclusion(AdapterConfig config, String key) {
         TargetModules exclude = config.excludeModules();
         if (exclude != null && !exclude.isEmpty()) {
             if (exclude.isRegex() ? fullMatch(exclude.regex(), key, "exclude_modules")
                     : matchesName(exclude.names(), key)) {
-                return true;
+                return "excluded: exclude_modules";
             }
         }
         for (String m : config.modulesToSave()) {
             if (compile("(^|.*\\.)" + m + "($|\\..*)", "modules_to_save").matcher(key).lookingAt()) {
-                return true;
+                return "excluded: modules_to_save '" + m + "'";
             }
         }
-        return false;
+        return "";
     }
 
     /**
@@ -127,6 +133,44 @@ public final class TargetMatcher {
             }
         }
         return false;
+    }
+
+    /**
+     * What {@link #classify} decides for module {@code key}, in words, for module listings: {@code "targeted:
+     * target_modules 'fc1'"}, {@code "targeted: target_modules 'fc1', layer 0 in layers_to_transform"},
+     * {@code "targeted: target_modules regex '.*fc1'"}, {@code "excluded: exclude_modules"}, {@code "excluded:
+     * modules_to_save 'head'"}, {@code "not targeted: target_modules 'fc1' matches, but layer 3 is not in
+     * layers_to_transform [0]"}, or {@code ""} when nothing matches. Starts with {@code "targeted"} exactly when
+     * {@link #classify} returns {@link MatchResult#TARGETED}.
+     *
+     * @throws IllegalArgumentException as {@link #classify} does
+     */
+    public static String explain(AdapterConfig config, String key) {
+        String exclusion = exclusion(config, key);
+        if (!exclusion.isEmpty()) {
+            return exclusion;
+        }
+        TargetModules targets = config.targetModules();
+        if (targets == null || !matches(targets, null, null, key)) {
+            return "";
+        }
+        if (targets.isRegex()) {
+            return "targeted: target_modules regex " + PythonRepr.stringRepr(targets.regex());
+        }
+        if (targets.names().contains(key)) {
+            return "targeted: target_modules '" + key + "'";
+        }
+        String name = targets.names().stream().filter(n -> key.endsWith("." + n)).findFirst().orElseThrow();
+        List<Integer> layers = config.layersToTransform();
+        if (layers == null || layers.isEmpty()) {
+            return "targeted: target_modules '" + name + "'";
+        }
+        BigInteger index = layerIndex(config.layersPattern(), key);
+        if (matches(targets, layers, config.layersPattern(), key)) {
+            return "targeted: target_modules '" + name + "', layer " + index + " in layers_to_transform";
+        }
+        return "not targeted: target_modules '" + name + "' matches, but " + (index == null
+                ? "the path has no layer index" : "layer " + index + " is not in layers_to_transform " + layers);
     }
 
     /** Returns the layer index PEFT reads from {@code key}, or {@code null} when there is none. */
@@ -248,14 +292,43 @@ public final class TargetMatcher {
                 + "(`modules_to_save`)." + layerNotes(config);
     }
 
+    /** How many module paths a {@link TargetsNotFoundException} names. */
+    public static final int NEAREST_PATHS = 5;
+
     /**
-     * The error when no module was targeted, with {@link #noMatchMessage}'s text: a
-     * {@link TargetsNotFoundException} when {@code target_modules} matched nothing and nothing was excluded.
+     * How to print every module path, appended to the nearest paths of a {@link TargetsNotFoundException}.
      */
-    public static PeftConfigException noMatch(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {
+    public static final String ALL_PATHS_HINT = "every path: java -jar peft4j-agent.jar tree --help, jmx <pid> tree"
+            + " for a running JVM, or Peft.moduleTree(model)";
+
+    /**
+     * The error when no module was targeted, with {@link #noMatchMessage}'s text, or {@code null} when PEFT raises
+     * none: a {@link TargetsNotFoundException} when {@code target_modules} matched nothing and nothing was
+     * excluded, whose message goes on with the {@value #NEAREST_PATHS} paths of {@code leafPaths} nearest to the
+     * targets by name ({@link Suggestions#nearest}) and how to print them all.
+     *
+     * @param leafPaths the paths of the model's modules that have no submodules, in model order
+     */
+    public static PeftConfigException noMatch(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched,
+            Collection<String> leafPaths) {
         String message = noMatchMessage(config, anyExcluded, anyUnmatched);
-        return targetsNotFound(config, anyExcluded, anyUnmatched) ? new TargetsNotFoundException(message)
-                : new PeftConfigException(message);
+        if (message == null) {
+            return null;
+        }
+        if (!targetsNotFound(config, anyExcluded, anyUnmatched)) {
+            return new PeftConfigException(message);
+        }
+        TargetModules targets = config.targetModules();
+        List<String> words = targets.isRegex() ? List.of(targets.regex()) : targets.names();
+        List<String> nearest = Suggestions.nearest(words, leafPaths, NEAREST_PATHS);
+        StringBuilder note = new StringBuilder(" The model's module paths nearest to ")
+                .append(words.size() == 1 ? "it" : "them").append(": ");
+        for (int i = 0; i < nearest.size(); i++) {
+            note.append(i == 0 ? "" : ", ").append('\'').append(nearest.get(i)).append('\'');
+        }
+        note.append(" (").append(nearest.size()).append(" of ").append(leafPaths.size())
+                .append(" leaf modules; ").append(ALL_PATHS_HINT).append(").");
+        return new TargetsNotFoundException(message, note.toString());
     }
 
     private static boolean targetsNotFound(AdapterConfig config, boolean anyExcluded, boolean anyUnmatched) {

@@ -11,8 +11,8 @@ public final class TargetsNotFoundException extends PeftConfigException {
 
     private static final long serialVersionUID = 1L;
 
-    /** The error with PEFT's message. */
-    TargetsNotFoundException(String message) {
-        super(message);
+    /** The error with PEFT's message followed by peft4j's {@code note} (the nearest module paths). */
+    TargetsNotFoundException(String peftMessage, String note) {
+        super(peftMessage + note, peftMessage);
     }
 }

@@ -123,7 +123,13 @@ public final class TorchScriptMerge {
         }
     }
 
-    private static Model loadModel(Path file) throws IOException {
+    /**
+     * Loads a TorchScript file as {@link #mergeFiles} does (offline, parameters trainable so that they can be
+     * changed in place); the caller closes the model.
+     *
+     * @throws IllegalArgumentException when the file is not a TorchScript module
+     */
+    public static Model loadModel(Path file) throws IOException {
         Model model = Model.newInstance(file.getFileName().toString(), "PyTorch");
         try {
             TracedLoading.ownLoad(() -> {

@@ -138,6 +138,7 @@ final class TracedAdapterReader {
     /** The targeted module paths in model order, or PEFT's error when there are none. */
     private static List<String> targets(TracedStructure model, AdapterConfig config, TracedMethod method,
             Set<String> savedKeys) {
+        AdapterConfigs.checkInjectable(config);
         AdapterConfig effective = config;
         if (config.targetModules() != null && config.targetModules().isAllLinear()) {
             effective = config.withTargetModules(allLinear(model, config, method, savedKeys));
@@ -156,9 +157,10 @@ final class TracedAdapterReader {
             }
         }
         if (targets.isEmpty()) {
-            String message = TargetMatcher.noMatchMessage(config, anyExcluded, anyUnmatched);
-            if (message != null) {
-                throw new PeftConfigException(message);
+            PeftConfigException noMatch = TargetMatcher.noMatch(config, anyExcluded, anyUnmatched,
+                    model.modules().keySet());
+            if (noMatch != null) {
+                throw noMatch;
             }
         }
         return targets;

@@ -4,6 +4,9 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 
+import io.peft4j.model.ModuleEntry;
+import io.peft4j.model.ModuleListing;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -55,6 +58,43 @@ public final class TracedStructure {
         Map<String, TracedModule> modules = new LinkedHashMap<>();
         byModule.forEach((path, params) -> modules.put(path, new TracedModule(path, params)));
         return new TracedStructure(parameters, modules, new ArrayList<>(paths));
+    }
+
+    /**
+     * The modules as {@code Peft.moduleTree} lists them: the root ({@code rootClass}) with its own parameters, then
+     * every path in order, the modules that own parameters with their shapes (block class {@code module}: a traced
+     * model keeps no class per module) and their containers ({@code container}).
+     */
+    public ModuleListing listing(String rootClass) {
+        List<ModuleEntry> entries = new ArrayList<>();
+        Map<String, List<Long>> own = new LinkedHashMap<>();
+        parameters.forEach((name, parameter) -> {
+            if (name.indexOf('.') <= 0) {
+                own.put(name, shapeOf(parameter));
+            }
+        });
+        entries.add(new ModuleEntry("", rootClass, own, paths.isEmpty(), null));
+        for (int i = 0; i < paths.size(); i++) {
+            String path = paths.get(i);
+            TracedModule module = modules.get(path);
+            Map<String, List<Long>> shapes = new LinkedHashMap<>();
+            if (module != null) {
+                module.parameters().forEach((name, parameter) -> shapes.put(name, shapeOf(parameter)));
+            }
+            boolean leaf = i + 1 == paths.size() || !paths.get(i + 1).startsWith(path + ".");
+            entries.add(new ModuleEntry(path, module == null ? "container" : "module", shapes, leaf, null));
+        }
+        return new ModuleListing(entries);
+    }
+
+    private static List<Long> shapeOf(Parameter parameter) {
+        List<Long> shape = new ArrayList<>();
+        if (parameter.isInitialized()) {
+            for (long d : parameter.getArray().getShape().getShape()) {
+                shape.add(d);
+            }
+        }
+        return List.copyOf(shape);
     }
 
     /** Every parameter by its PyTorch name. */

@@ -4,6 +4,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 import io.peft4j.config.AdapterConfig;
+import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
@@ -115,6 +116,7 @@ final class AdapterInjection {
     }
 
     private List<ModuleNode> findTargets(AdapterConfig config) {
+        AdapterConfigs.checkInjectable(config);
         ModuleTree tree = before.tree();
         AdapterConfig effective = config;
         if (config.targetModules() != null && config.targetModules().isAllLinear()) {
@@ -144,7 +146,16 @@ final class AdapterInjection {
             }
         }
         if (targets.isEmpty()) {
-            throw TargetMatcher.noMatch(config, anyExcluded, anyUnmatched);
+            List<String> leaves = new ArrayList<>();
+            for (ModuleNode node : tree.nodes()) {
+                if (!node.path().isEmpty() && node.block().getChildren().isEmpty()) {
+                    leaves.add(node.path());
+                }
+            }
+            PeftConfigException noMatch = TargetMatcher.noMatch(config, anyExcluded, anyUnmatched, leaves);
+            if (noMatch != null) {
+                throw noMatch;
+            }
         }
         return targets;
     }
@@ -320,16 +331,32 @@ final class AdapterInjection {
             LOG.info("injected {} adapter '{}' into '{}' ({}): {}, trainable parameters={}", adapter.adapterType(),
                     name, module.path(), BlockShapes.describe(module.block()), adapter.describe(), count);
         }
-        Set<Parameter> adapterParameters = adapterParameters();
-        long base = 0;
+        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters, {} bytes; {}", name,
+                config.peftType().jsonName(), modules.size(), total, bytes, trainableParameters());
+    }
+
+    /**
+     * PEFT's {@code print_trainable_parameters} line over the whole model, every adapter included: {@code
+     * "trainable params: 6,656 || all params: 91,658 || trainable%: 7.2617"}, where all params are the base
+     * model's and every adapter's, and the trainable ones those that require a gradient now (the active adapters,
+     * and base parameters an adapter trains such as LoRA's {@code bias}).
+     */
+    String trainableParameters() {
+        Set<Parameter> all = adapterParameters();
         for (Pair<String, Parameter> p : before.tree().root().block().getParameters()) {
-            if (p.getValue().isInitialized() && !adapterParameters.contains(p.getValue())) {
-                base += p.getValue().getArray().getShape().size();
+            all.add(p.getValue());
+        }
+        long count = 0;
+        long trainable = 0;
+        for (Parameter p : all) {
+            if (p.isInitialized()) {
+                long size = p.getArray().getShape().size();
+                count += size;
+                trainable += p.requiresGradient() ? size : 0;
             }
         }
-        LOG.info("adapter '{}' ({}): {} modules, {} adapter parameters ({}% of the base model's {}), {} bytes", name,
-                config.peftType().jsonName(), modules.size(), total,
-                String.format(Locale.ROOT, "%.3f", base == 0 ? 0.0 : 100.0 * total / base), base, bytes);
+        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", trainable,
+                count, count == 0 ? 0.0 : 100.0 * trainable / count);
     }
 
     private Set<Parameter> adapterParameters() {

@@ -66,14 +66,32 @@ class TargetMatcherTest {
     @Test
     void onlyTargetsNotFoundHasItsOwnType() {
         LoraConfig notFound = LoraConfig.builder().targetModules(List.of("does_not_exist")).build();
-        PeftConfigException e = TargetMatcher.noMatch(notFound, false, true);
+        PeftConfigException e = TargetMatcher.noMatch(notFound, false, true, List.of("fc1"));
         assertTrue(e instanceof TargetsNotFoundException);
-        assertEquals(TargetMatcher.targetsNotFoundMessage(notFound), e.getMessage());
+        assertEquals(TargetMatcher.targetsNotFoundMessage(notFound), e.peftMessage());
+        assertTrue(e.getMessage().startsWith(TargetMatcher.targetsNotFoundMessage(notFound) + " "), e.getMessage());
         LoraConfig excluded = LoraConfig.builder().targetModules(List.of("fc1")).excludeModules(List.of("fc1"))
                 .build();
-        assertFalse(TargetMatcher.noMatch(excluded, true, false) instanceof TargetsNotFoundException);
+        assertFalse(TargetMatcher.noMatch(excluded, true, false, List.of()) instanceof TargetsNotFoundException);
         LoraConfig empty = LoraConfig.builder().targetModules(List.of()).build();
-        assertFalse(TargetMatcher.noMatch(empty, false, true) instanceof TargetsNotFoundException);
+        assertFalse(TargetMatcher.noMatch(empty, false, true, List.of()) instanceof TargetsNotFoundException);
+        LoraConfig dummy = LoraConfig.builder().targetModules(TargetMatcher.DUMMY_TARGET_MODULES).build();
+        assertEquals(null, TargetMatcher.noMatch(dummy, false, true, List.of("fc1")));
+    }
+
+    @Test
+    void targetsNotFoundNamesTheNearestLeafPathsAndHowToPrintThemAll() {
+        LoraConfig config = LoraConfig.builder().targetModules(List.of("fc9")).build();
+        List<String> leaves = List.of("head", "encoder.0.fc1", "dropout_layer", "encoder.0.fc2", "act",
+                "encoder.1.fc1", "encoder.1.norm");
+        PeftConfigException e = TargetMatcher.noMatch(config, false, true, leaves);
+        assertEquals("Target modules {'fc9'} not found in the base model. Please check the target modules and try "
+                + "again. The model's module paths nearest to it: 'encoder.0.fc1', 'encoder.0.fc2', "
+                + "'encoder.1.fc1', 'act', 'head' (5 of 7 leaf modules; " + TargetMatcher.ALL_PATHS_HINT + ").",
+                e.getMessage());
+        LoraConfig regex = LoraConfig.builder().targetModules(".*\\.q_proj").build();
+        assertTrue(TargetMatcher.noMatch(regex, false, true, List.of("a.k_proj", "b")).getMessage()
+                .contains("nearest to it: 'a.k_proj', 'b' (2 of 2 leaf modules;"));
     }
 
     @Test

@@ -129,7 +129,9 @@ class TracedErrorsTest {
                 "{\"peft_type\": \"LORA\", \"r\": 2, \"target_modules\": [\"q_proj\"]}");
         PeftConfigException e = refused(B1, dir, PeftConfigException.class);
         assertEquals("Target modules {'q_proj'} not found in the base model. Please check the target modules and try"
-                + " again.", e.getMessage());
+                + " again.", e.peftMessage());
+        assertTrue(e.getMessage().startsWith(e.peftMessage() + " The model's module paths nearest to it: 'fc1',"
+                + " 'fc2', 'head' (3 of 3 leaf modules; every path: "), e.getMessage());
     }
 
     @Test

@@ -48,7 +48,7 @@ final class ChartCommand {
         if (percent == null || accuracy == null) {
             return name;
         }
-        return String.format(Locale.ROOT, "%s: %.2f%% of parameters trained, %.1f%% test accuracy", name,
+        return String.format(Locale.ROOT, "%s: %.4f%% of parameters trained, %.1f%% test accuracy", name,
                 Double.parseDouble(percent), 100 * Double.parseDouble(accuracy));
     }
 }

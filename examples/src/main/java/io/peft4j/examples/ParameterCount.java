@@ -39,9 +39,17 @@ public record ParameterCount(long trainable, long total) {
         return total == 0 ? 0 : 100.0 * trainable / total;
     }
 
-    /** For example {@code 6,656 of 91,658 (7.26%)}. */
+    /** The counts without the share, for example {@code 6,656 of 91,658}. */
+    public String counts() {
+        return String.format(Locale.ROOT, "%,d of %,d", trainable, total);
+    }
+
+    /**
+     * For example {@code 6,656 of 91,658 (7.2617%)}: the share with the four decimals of PEFT's
+     * {@code print_trainable_parameters}, which the agent logs in the same terms.
+     */
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%,d of %,d (%.2f%%)", trainable, total, trainablePercent());
+        return String.format(Locale.ROOT, "%s (%.4f%%)", counts(), trainablePercent());
     }
 }

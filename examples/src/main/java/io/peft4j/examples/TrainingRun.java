@@ -70,7 +70,8 @@ final class TrainingRun {
                 trainer.initialize(new Shape(batchSize, DigitSamples.PIXELS));
                 beforeFirstEpoch.run();
                 parameters = ParameterCount.of(model);
-                out.println("trainable parameters: " + parameters);
+                // the counts only: under the agent, its log line gives the share (PEFT's trainable%), once
+                out.println("trainable parameters: " + parameters.counts());
                 start = System.nanoTime();
                 EasyTrain.fit(trainer, epochs, dataset, null);
             }

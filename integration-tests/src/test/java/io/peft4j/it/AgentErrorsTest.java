@@ -69,6 +69,12 @@ class AgentErrorsTest {
         assertAll(() -> assertNotEquals(0, run.exitCode(), run::describe),
                 () -> assertTrue(run.stderr().contains(PEFT_NO_TARGET),
                         () -> "stderr lacks PEFT's message '" + PEFT_NO_TARGET + "'\n" + run.describe()),
+                () -> assertEquals(1, run.stderr().split(Pattern.quote(PEFT_NO_TARGET), -1).length - 1,
+                        () -> "PEFT's message is printed more than once\n" + run.describe()),
+                () -> assertTrue(run.stderr().contains(PEFT_NO_TARGET + " The model's module paths nearest to it:"
+                        + " 'relu1', 'relu2', 'head', 'fc1', 'fc2' (5 of 5 leaf modules;"), run::describe),
+                () -> assertFalse(run.stderr().contains("\tat io.peft4j"), () -> "a stack trace without debug=true\n"
+                        + run.describe()),
                 () -> assertFalse(Files.exists(work.resolve("output.safetensors")),
                         () -> "the application produced output without its adapter\n" + run.describe()));
     }
@@ -88,6 +94,20 @@ class AgentErrorsTest {
                                 .resolve("expected_output_disabled.safetensors")).get("output"),
                         Safetensors.read(work.resolve("output.safetensors")).get("output"), 1e-5,
                         "output with onError=warn and no matching target module"));
+    }
+
+    @Test
+    void aMisspeltTargetModulesStopsAtLaunchWithTheKeyItMeant() throws IOException {
+        Path work = ItEnvironment.freshWorkDir("errors/target-module-typo");
+        Path adapter = adapterWith(work, c -> c.set("target_module", c.remove("target_modules")));
+        ForkedJvm.Result run = goldenApp(work, "adapter=" + adapter);
+        assertAll(() -> assertEquals(EX_CONFIG, run.exitCode(), run::describe),
+                () -> AgentLog.assertErrorNames(run, "field \"target_modules\": Please specify `target_modules` or"
+                        + " `target_parameters`in `peft_config` (target_modules is missing;"),
+                () -> AgentLog.assertErrorNames(run, "unknown key ['target_module'] for LoraConfig (did you mean"
+                        + " 'target_modules'?)"),
+                () -> assertEquals(1, run.stderr().lines().filter(l -> l.contains("target_module'")).count(),
+                        () -> "the misspelt key is reported more than once\n" + run.describe()));
     }
 
     @Test

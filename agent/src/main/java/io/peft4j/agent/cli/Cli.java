@@ -1,12 +1,16 @@
 package io.peft4j.agent.cli;
 
+import io.peft4j.config.Suggestions;
+
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge},
- * {@code combine}. Exit
+ * {@code tree}, {@code combine}. Exit
  * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
  * for a usage error. {@code --help} after any command prints its usage.
  *
@@ -33,11 +37,13 @@ public final class Cli {
             "  inspect <dir>                  print an adapter directory's config and tensors",
             "  merge --model F.pt --adapter DIR [--adapter DIR2 ...] --out OUT.pt [--format safetensors]",
             "                                 merge adapters into a TorchScript file offline (see merge --help)",
+            "  tree --model F.pt|CLASS [--config DIR] [--classpath CP]",
+            "                                 every module path of a model (for target_modules), offline",
             "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
             "                                 add_weighted_adapter offline: combine adapter directories",
             "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
-            "                                 list | adapters | modules | activate NAMES | disable | enable |",
-            "                                 merge | unmerge | load NAME | dump NAME | remove |",
+            "                                 list | adapters | modules | tree | activate NAMES | disable |",
+            "                                 enable | merge | unmerge | load NAME | dump NAME | remove |",
             "                                 combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
             "  help [command | options]       this text, a command's usage, or every agent option",
             "",
@@ -77,12 +83,16 @@ public final class Cli {
             case "merge":
                 c = new MergeCommand();
                 break;
+            case "tree":
+                c = new TreeCommand();
+                break;
             case "help":
             case "--help":
             case "-h":
                 return help(rest, out);
             default:
-                err.println("peft4j: unknown command '" + command + "'\n\n" + USAGE_TEXT);
+                err.println("peft4j: unknown command '" + command + "'" + Suggestions.didYouMean(command,
+                        List.of("attach", "inspect", "merge", "tree", "combine", "jmx", "help")) + "\n\n" + USAGE_TEXT);
                 return USAGE;
         }
         if (rest.contains("--help") || rest.contains("-h")) {
@@ -123,6 +133,9 @@ public final class Cli {
                 case "merge":
                     out.println(new MergeCommand().usage());
                     return OK;
+                case "tree":
+                    out.println(new TreeCommand().usage());
+                    return OK;
                 case "options":
                     out.println(OptionsHelp.text());
                     return OK;
@@ -141,6 +154,24 @@ public final class Cli {
 
         /** Runs it with the arguments after the command name. */
         void run(List<String> args, PrintStream out) throws UsageException, CommandFailure;
+    }
+
+    /**
+     * Splits {@code --option value} arguments into pairs, in order (an option may repeat).
+     *
+     * @throws UsageException for an argument that is not an option, or an option without a value
+     */
+    static List<Map.Entry<String, String>> optionPairs(List<String> args, String usage) throws UsageException {
+        List<Map.Entry<String, String>> pairs = new ArrayList<>();
+        for (int i = 0; i < args.size(); i += 2) {
+            String arg = args.get(i);
+            if (!arg.startsWith("--") || i + 1 >= args.size()) {
+                throw new UsageException(arg.startsWith("--") ? "option " + arg + " needs a value"
+                        : "unexpected argument '" + arg + "'", usage);
+            }
+            pairs.add(Map.entry(arg, args.get(i + 1)));
+        }
+        return pairs;
     }
 
     /** Parses a process id. */

@@ -32,8 +32,11 @@ final class InspectCommand implements Cli.Command {
         return String.join("\n",
                 "usage: java -jar peft4j-agent.jar inspect <dir>",
                 "",
-                "Prints the adapter in <dir> as peft4j reads it: adapter_config.json (validated as PEFT 0.20 does)",
-                "and the name, dtype and shape of every tensor in adapter_model.safetensors.");
+                "Prints the adapter in <dir> as peft4j reads it: adapter_config.json (validated as PEFT 0.20 does",
+                "when it builds the config and injects it into a model without a Transformers model_type, as the",
+                "agent does at launch) and the name, dtype and shape of every tensor in adapter_model.safetensors.",
+                "Warnings (unknown keys, with the key they probably meant) go to standard error; an invalid",
+                "config exits with status 1 and says what is wrong.");
     }
 
     @Override
@@ -47,7 +50,7 @@ final class InspectCommand implements Cli.Command {
         }
         AdapterConfig config;
         try {
-            config = AdapterConfigs.read(dir);
+            config = AdapterConfigs.readForInjection(dir);
         } catch (RuntimeException e) {
             throw new CommandFailure("adapter directory " + dir + ": " + e.getMessage());
         }
@@ -59,9 +62,6 @@ final class InspectCommand implements Cli.Command {
             if (v != null && !(v instanceof Map && ((Map<?, ?>) v).isEmpty())) {
                 out.println("  " + key + ": " + v);
             }
-        }
-        if (!config.unknownKeys().isEmpty()) {
-            out.println("  keys PEFT 0.20 does not define (kept): " + config.unknownKeys());
         }
         Path weights = dir.resolve("adapter_model.safetensors");
         if (!Files.isRegularFile(weights)) {

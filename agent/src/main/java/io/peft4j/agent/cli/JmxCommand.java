@@ -43,6 +43,8 @@ final class JmxCommand implements Cli.Command {
                 "  list              models, injected modules, adapters and counters",
                 "  modules           one line per model, module and adapter (rank, scaling, parameters)",
                 "  adapters          one line per model and adapter (active, merged, parameters, L2 norm)",
+                "  tree [MODEL]      every module path of each model (or of MODEL, an id such as Mlp#1) with",
+                "                    its block class, parameter shapes and adapters: the names for target_modules",
                 "  activate NAMES    activate adapters: 'a' or 'a+b'",
                 "  disable           disable adapters (outputs equal the base model's)",
                 "  enable            enable adapters again",
@@ -82,6 +84,12 @@ final class JmxCommand implements Cli.Command {
             case "remove":
                 if (args.size() > 2) {
                     throw new UsageException("operation " + op + " takes no argument", usage());
+                }
+                operation = op;
+                break;
+            case "tree":
+                if (args.size() > 3) {
+                    throw new UsageException("operation tree takes at most one argument (MODEL)", usage());
                 }
                 operation = op;
                 break;
@@ -172,6 +180,9 @@ final class JmxCommand implements Cli.Command {
                 values.add("");
             }
         }
+        if ("tree".equals(op) && values.isEmpty()) {
+            values.add("");
+        }
         Object[] params = values.toArray();
         String[] signature = new String[values.size()];
         Arrays.fill(signature, String.class.getName());
@@ -191,7 +202,8 @@ final class JmxCommand implements Cli.Command {
         }
         try {
             Object result = server.invoke(name, operation, params, signature);
-            out.println(result);
+            String text = String.valueOf(result);
+            out.println(text.endsWith("\n") ? text.substring(0, text.length() - 1) : text);
         } catch (RuntimeMBeanException e) {
             throw new CommandFailure(op + (arg == null ? "" : " " + arg) + " failed in pid " + pid + ": "
                     + e.getTargetException().getMessage());

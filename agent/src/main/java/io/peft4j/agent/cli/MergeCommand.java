@@ -4,7 +4,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.DirectoryStream;
@@ -14,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -54,13 +54,9 @@ final class MergeCommand implements Cli.Command {
         String active = null;
         List<String> names = new ArrayList<>();
         List<String> dirs = new ArrayList<>();
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (!arg.startsWith("--") || i + 1 >= args.size()) {
-                throw new UsageException(arg.startsWith("--") ? "option " + arg + " needs a value"
-                        : "unexpected argument '" + arg + "'", usage());
-            }
-            String value = args.get(++i);
+        for (Map.Entry<String, String> option : Cli.optionPairs(args, usage())) {
+            String arg = option.getKey();
+            String value = option.getValue();
             switch (arg) {
                 case "--model":
                     model = value;
@@ -107,21 +103,33 @@ final class MergeCommand implements Cli.Command {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        ClassLoader loader = djlLoader(classpath);
+        out.println(callWithDjl(classpath, "merge", MERGE_CLASS, "mergeFiles", new Class<?>[] {String.class,
+            List.class, List.class, List.class, String.class, String.class},
+                new Object[] {model, names, dirs, activeNames, target, format}, "cannot merge into " + model));
+    }
+
+    /**
+     * Calls static method {@code method} of peft4j's class {@code className} in a class loader that sees DJL
+     * ({@link #djlLoader}), with that loader as the thread's context loader (DJL finds its engine through it).
+     *
+     * @param failure what failed, for the message when the call throws
+     */
+    static Object callWithDjl(String classpath, String command, String className, String method, Class<?>[] types,
+            Object[] args, String failure) throws CommandFailure {
+        ClassLoader loader = djlLoader(classpath, command);
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(loader);
         try {
-            Method merge = Class.forName(MERGE_CLASS, true, loader).getMethod("mergeFiles", String.class, List.class,
-                    List.class, List.class, String.class, String.class);
-            out.println(merge.invoke(null, model, names, dirs, activeNames, target, format));
+            return Class.forName(className, true, loader).getMethod(method, types).invoke(null, args);
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
-            throw new CommandFailure("cannot merge into " + model + ": " + (cause.getMessage() != null
-                    ? cause.getMessage() : cause.toString()), cause);
+            throw new CommandFailure(failure + ": " + (cause.getMessage() != null ? cause.getMessage()
+                    : cause.toString()), cause);
         } catch (ReflectiveOperationException | LinkageError e) {
-            throw new CommandFailure("cannot start the merge (" + e + "): is --classpath the application's class"
-                    + " path, with DJL's api, pytorch-engine, pytorch-jni and pytorch-native jars?", e);
+            throw new CommandFailure("cannot start the " + command + " (" + e + "): is --classpath the"
+                    + " application's class path, with DJL's api, pytorch-engine, pytorch-jni and pytorch-native"
+                    + " jars?", e);
         } finally {
             thread.setContextClassLoader(previous);
         }
@@ -147,15 +155,18 @@ final class MergeCommand implements Cli.Command {
         dirs.add(dir);
     }
 
-    /** A class loader that sees DJL's PyTorch engine and peft4j: this JVM's, or one over --classpath. */
-    private static ClassLoader djlLoader(String classpath) throws CommandFailure {
+    /**
+     * A class loader that sees DJL's PyTorch engine and peft4j: this JVM's, or one over --classpath (for the
+     * {@code merge} and {@code tree} commands, named by {@code command} in messages).
+     */
+    static ClassLoader djlLoader(String classpath, String command) throws CommandFailure {
         ClassLoader own = MergeCommand.class.getClassLoader();
         if (visible("ai.djl.pytorch.engine.PtEngine", own)) {
             return own;
         }
         if (classpath == null) {
-            throw new CommandFailure("merge needs DJL and its PyTorch engine, which peft4j-agent.jar does not ship:"
-                    + " pass the application's class path with --classpath (e.g. --classpath 'lib/*')");
+            throw new CommandFailure(command + " needs DJL and its PyTorch engine, which peft4j-agent.jar does not"
+                    + " ship: pass the application's class path with --classpath (e.g. --classpath 'lib/*')");
         }
         Set<URL> urls = new LinkedHashSet<>();
         try {
@@ -178,7 +189,7 @@ final class MergeCommand implements Cli.Command {
         } catch (IOException e) {
             throw new CommandFailure("cannot read --classpath " + classpath + ": " + e, e);
         }
-        URLClassLoader loader = new URLClassLoader("peft4j-merge", urls.toArray(new URL[0]),
+        URLClassLoader loader = new URLClassLoader("peft4j-" + command, urls.toArray(new URL[0]),
                 ClassLoader.getPlatformClassLoader());
         if (!visible("ai.djl.pytorch.engine.PtEngine", loader)) {
             throw new CommandFailure("--classpath " + classpath + " has no DJL PyTorch engine"

@@ -1,5 +1,7 @@
 package io.peft4j.agent.config;
 
+import io.peft4j.config.Suggestions;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -72,8 +74,8 @@ public final class AgentOptions {
             }
             String key = OptionKey.keyOfEnvVar(var);
             if (key == null) {
-                throw new IllegalArgumentException("unknown environment variable " + var + " (peft4j reads "
-                        + envVarNames() + ")");
+                throw new IllegalArgumentException("unknown environment variable " + var
+                        + Suggestions.didYouMean(var, envVarNames()) + " (peft4j reads " + envVarNames() + ")");
             }
             values.putIfAbsent(key, environment.get(var));
             sources.putIfAbsent(key, "environment variable " + var);
@@ -152,17 +154,21 @@ public final class AgentOptions {
 
     private static void checkKey(String key, String where) {
         if (OptionKey.of(key) == null) {
-            throw new IllegalArgumentException("unknown option in " + where + " (keys: " + OptionKey.knownKeys()
-                    + ")");
+            List<String> keys = new ArrayList<>();
+            for (OptionKey k : OptionKey.values()) {
+                keys.add(k.key());
+            }
+            throw new IllegalArgumentException("unknown option in " + where + Suggestions.didYouMean(key, keys)
+                    + " (keys: " + OptionKey.knownKeys() + ")");
         }
     }
 
-    private static String envVarNames() {
+    private static List<String> envVarNames() {
         List<String> names = new ArrayList<>();
         for (OptionKey k : OptionKey.values()) {
             names.add(k.envVar());
         }
-        return names.toString();
+        return names;
     }
 
     private void validate() {

@@ -78,7 +78,9 @@ public enum OptionKey {
                     + " attached). No port is opened"),
     /** Debug logging. */
     DEBUG("debug", "false", Kind.BOOLEAN,
-            "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes)");
+            "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes, the module tree of"
+                    + " each model: its paths, block classes and parameter shapes) and the stack trace of an"
+                    + " `InjectionFailure`");
 
     /** What values a key takes. */
     public enum Kind {

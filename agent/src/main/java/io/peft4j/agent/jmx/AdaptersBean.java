@@ -56,6 +56,11 @@ public final class AdaptersBean implements AdaptersMXBean {
     }
 
     @Override
+    public String tree(String model) {
+        return call(() -> control.tree(model));
+    }
+
+    @Override
     public String[] getModels() {
         return call(models::get);
     }

@@ -101,6 +101,13 @@ public interface AdaptersMXBean {
      */
     String combine(String name, String adapters, String weights, String type, String options);
 
+    /**
+     * The module tree of every model in use, or of model {@code model} (its id as in {@link #getModels()},
+     * {@code Mlp#1}; empty for all): every module path with its block class, parameter shapes (PyTorch's names)
+     * and the adapters it carries, one line each.
+     */
+    String tree(String model);
+
     /** Disables and deletes every adapter of every model; no further model is adapted. */
     String removeAll();
 }

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The command line in process: exit statuses, usage texts, and {@code inspect} through peft4j's own readers. */
 class CliTest {
@@ -98,6 +99,47 @@ class CliTest {
                 () -> assertTrue(r.out().contains("peft_type: LORA"), r.out()),
                 () -> assertTrue(r.out().contains("(4 tensors, 448 parameters)"), r.out()),
                 () -> assertTrue(r.out().contains("fc1.lora_A.weight  F32   [4, 16]"), r.out()));
+    }
+
+    @Test
+    void inspectFailsOnAConfigTheAgentWouldRefuseAndSaysWhy(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("adapter_config.json"),
+                "{\"peft_type\": \"LORA\", \"r\": 4, \"target_module\": [\"fc1\"]}");
+        Run r = run("inspect", dir.toString());
+        assertAll(() -> assertEquals(1, r.status(), r.err()), () -> assertEquals("", r.out()),
+                () -> assertEquals("peft4j inspect: adapter directory " + dir + ": "
+                        + dir.resolve("adapter_config.json") + ": field \"target_modules\": Please specify"
+                        + " `target_modules` or `target_parameters`in `peft_config` (target_modules is missing; PEFT"
+                        + " fills it only for Transformers model types it knows, and DJL models have none); also:"
+                        + " unknown key ['target_module'] for LoraConfig (did you mean 'target_modules'?)\n", r.err()));
+    }
+
+    @Test
+    void treeListsTheModulesOfATorchScriptFileAndWhatAConfigTargets() {
+        String model = GOLDEN.resolve("b1_lora_mlp/base_model.torchscript.pt").toString();
+        Run r = run("tree", "--model", model, "--config", GOLDEN.resolve("b1_lora_mlp").toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(String.join("\n", "module tree of " + model + " with the config of "
+                        + GOLDEN.resolve("b1_lora_mlp"),
+                "(root)  PtSymbolBlock",
+                "  fc1  module  weight [32, 16], bias [32]  <- targeted: target_modules 'fc1'",
+                "  fc2  module  weight [32, 32], bias [32]  <- targeted: target_modules 'fc2'",
+                "  head  module  weight [4, 32], bias [4]",
+                "4 modules (3 leaves), 2 targeted", ""), r.out());
+        assertAll(() -> assertEquals(2, run("tree").status()),
+                () -> assertEquals(2, run("tree", "--model").status()),
+                () -> assertEquals(2, run("tree", "--model", model, "--depth", "2").status()),
+                () -> assertEquals(1, run("tree", "--model", "/no/such.pt").status()),
+                () -> assertTrue(run("tree", "--model", "/no/such.pt").err().contains("model file /no/such.pt does"
+                        + " not exist")),
+                () -> assertTrue(run("help", "tree").out().contains("--config DIR")));
+        Run block = run("tree", "--model", "ai.djl.nn.SequentialBlock");
+        assertEquals("module tree of ai.djl.nn.SequentialBlock\n(root)  SequentialBlock\n1 modules (0 leaves)\n",
+                block.out(), block.err());
+        Run noConstructor = run("tree", "--model", "ai.djl.nn.core.Linear");
+        assertAll(() -> assertEquals(1, noConstructor.status()),
+                () -> assertTrue(noConstructor.err().contains("class ai.djl.nn.core.Linear has no public no-argument"
+                        + " constructor; print its tree where the application builds it"), noConstructor.err()));
     }
 
     @Test

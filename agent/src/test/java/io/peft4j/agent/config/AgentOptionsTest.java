@@ -123,7 +123,10 @@ class AgentOptionsTest {
         Path f = file("dumpdir=/x\n");
         IllegalArgumentException inFile = assertThrows(IllegalArgumentException.class,
                 () -> AgentOptions.resolve("config=" + f, props(), env()));
-        assertAll(() -> assertTrue(arg.getMessage().contains("agent argument adaptr"), arg.getMessage()),
+        assertAll(() -> assertTrue(arg.getMessage().startsWith("unknown option in agent argument adaptr (did you mean"
+                + " 'adapter'?) (keys: [adapter, name, "), arg.getMessage()),
+                () -> assertTrue(var.getMessage().startsWith("unknown environment variable PEFT4J_ONERROR (did you"
+                        + " mean 'PEFT4J_ON_ERROR'?)"), var.getMessage()),
                 () -> assertTrue(prop.getMessage().contains("system property peft4j.onerror"), prop.getMessage()),
                 () -> assertTrue(var.getMessage().contains("environment variable PEFT4J_ONERROR"), var.getMessage()),
                 () -> assertTrue(inFile.getMessage().contains(f.toAbsolutePath() + ": key dumpdir"),

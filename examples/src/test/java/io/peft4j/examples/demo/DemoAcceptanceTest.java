@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -80,6 +81,11 @@ class DemoAcceptanceTest {
         long baseParams = (DigitSamples.PIXELS + 1L) * hidden + (hidden + 1L) * hidden
                 + (hidden + 1L) * DigitSamples.CLASSES;
         long loraParams = (long) RANK * (DigitSamples.PIXELS + hidden) + (long) RANK * (hidden + hidden);
+        // one trainable-share figure in the LoRA step: the agent's, in PEFT's print_trainable_parameters terms
+        String peftLine = String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
+                loraParams, baseParams + loraParams, 100.0 * loraParams / (baseParams + loraParams));
+        assertTrue(lora.contains(peftLine), peftLine + "\n" + lora);
+        assertEquals(1, lora.lines().filter(l -> l.contains("trainable") && l.contains("%")).count(), lora);
         JsonNode runs = results.get("runs");
         assertEquals(baseParams, runs.get("full_finetune").get("trainable_params").asLong());
         assertEquals(baseParams, runs.get("full_finetune").get("all_params").asLong());
@@ -87,7 +93,7 @@ class DemoAcceptanceTest {
         assertEquals(baseParams + loraParams, runs.get("lora_finetune").get("all_params").asLong());
         assertEquals(100.0 * loraParams / (baseParams + loraParams),
                 runs.get("lora_finetune").get("trainable_percent").asDouble(), 1e-9);
-        assertTrue(report.out().contains(String.format("%,d of %,d (%.2f%%)", loraParams, baseParams + loraParams,
+        assertTrue(report.out().contains(String.format("%,d of %,d (%.4f%%)", loraParams, baseParams + loraParams,
                 100.0 * loraParams / (baseParams + loraParams))), report.out());
         assertEquals(runs.get("lora_finetune").get("accuracy_shifted").asDouble(),
                 runs.get("lora_reloaded").get("accuracy_shifted").asDouble(), AcceptanceChecks.RELOAD_TOLERANCE);

@@ -86,11 +86,11 @@ class DemoDriverTest {
                 + " (79.5%)"), shortGain.out());
         assertEquals(List.of(false, true, true, true, true, true), checks(layout));
 
-        writeResults(layout, 0.90, 0.82, 20_000); // reload differs by 8 points; 20,000 of 105,002 = 19.05%
+        writeResults(layout, 0.90, 0.82, 20_000); // reload differs by 8 points; 20,000 of 105,002 = 19.0473%
         Files.delete(layout.loraAdapter().resolve("adapter_model.safetensors"));
         Files.writeString(layout.chart(), "not a png, just text");
         CommandRun broken = CommandRun.driver("report", "--out", dir.toString()).expect(DemoDriver.CHECK_FAILED);
-        assertTrue(broken.out().contains("[FAIL] LoRA trains < 10% of the parameters: 20,000 of 105,002 (19.05%)"),
+        assertTrue(broken.out().contains("[FAIL] LoRA trains < 10% of the parameters: 20,000 of 105,002 (19.0473%)"),
                 broken.out());
         assertEquals(List.of(true, false, true, false, false, false), checks(layout));
     }

@@ -273,6 +273,20 @@ class JmxOperationsTest {
         AgentCli.Result adapters = AgentCli.run(work, "jmx", pid, "adapters");
         assertTrue(adapters.stdout().lines().anyMatch(l -> l.matches(
                 "Mlp#1\\s+default\\s+LORA\\s+true\\s+true\\s+false\\s+448\\s+\\S+")), adapters::toString);
+        AgentCli.Result tree = AgentCli.run(work, "jmx", pid, "tree");
+        assertEquals(0, tree.exitCode(), tree::toString);
+        assertEquals(String.join("\n", "model Mlp#1 (io.peft4j.testmodels.Mlp)",
+                "(root)  Mlp",
+                "  fc1  Linear  weight [32, 16], bias [32]  <- targeted: adapters [default]",
+                "  relu1  LambdaBlock",
+                "  fc2  Linear  weight [32, 32], bias [32]  <- targeted: adapters [default, other]",
+                "  relu2  LambdaBlock",
+                "  head  Linear  weight [4, 32], bias [4]  <- targeted: adapters [other]",
+                "6 modules (5 leaves), 3 targeted", ""), tree.stdout(), tree::toString);
+        AgentCli.Result noSuchModel = AgentCli.run(work, "jmx", pid, "tree", "Mlp#9");
+        assertAll(() -> assertEquals(1, noSuchModel.exitCode(), noSuchModel::toString),
+                () -> assertTrue(noSuchModel.stderr().contains("no model 'Mlp#9' (models: [Mlp#1])"),
+                        noSuchModel::toString));
         AgentCli.Result bad = AgentCli.run(work, "jmx", pid, "dump", "../x");
         assertAll(() -> assertEquals(1, bad.exitCode(), bad::toString),
                 () -> assertTrue(bad.stderr().contains("not allowed"), bad::toString));
