@@ -59,7 +59,8 @@ final class ChannelClient {
                 vm.loadAgent(jar.toString(), argument);
             } catch (AgentLoadException | AgentInitializationException e) {
                 throw new CommandFailure("pid " + pid + " refused the operation channel (loading " + jar + "): "
-                        + e.getMessage() + "; with -XX:-EnableDynamicAgentLoading use jmx --via-jmx", e);
+                        + e.getMessage() + "; without dynamic agent loading use jmx --via-jmx (it opens the JDK's local"
+                        + " connector port)", e);
             }
             if (!Files.isRegularFile(reply)) {
                 throw new CommandFailure("pid " + pid + " did not answer " + op.cliName() + " (its peft4j agent may"
