@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,12 @@ class SoakTest {
                 .jvmArg("-Xms96m").jvmArg("-Xmx96m").jvmArg("-XX:+AlwaysPreTouch")
                 .args(CASE, "--forwards", forwards)
                 .start(work, "app")) {
-            app.await(0, l -> l.startsWith("STOPPED"), forwards + " forwards");
+            // one sample at a time, each within its own bound: a slow machine slows the soak, a hang fails it
+            Duration perSample = Duration.ofMillis(Math.max(120_000, forwards / 20 * 100));
+            for (int i = 0, k = 1; k <= 20; k++) {
+                i = app.await(i, l -> l.startsWith("SAMPLE ") || l.startsWith("FAILED"), "sample " + k + " of 20",
+                        perSample) + 1;
+            }
             assertEquals(0, app.stop(), app::describe);
             List<long[]> samples = new ArrayList<>();
             for (String line : app.lines()) {

@@ -66,12 +66,13 @@ class UnderLoadTest {
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default,adapterRoot=" + root)
                 .args(CASE, "--threads", THREADS)
-                .start(work, "app");
-                Jmx jmx = Jmx.connect(app.pid()).awaitRegistered()) {
+                .start(work, "app")) {
             for (int t = 1; t <= THREADS; t++) {
                 String prefix = "OUT t=" + t + " ";
                 app.await(0, l -> l.startsWith(prefix), "the first output of thread " + t);
             }
+            // only now: the JDK's management agent cannot start while the JVM is still starting
+            Jmx jmx = Jmx.connect(app.pid()).awaitRegistered();
             ExecutorService operator = Executors.newSingleThreadExecutor();
             try {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -100,6 +101,7 @@ class UnderLoadTest {
             assertNull(jmx.deadlockedThreads(), "deadlocked threads in the application");
             assertAll(() -> assertEquals(0, jmx.count("SuppressedErrors"), app::describe),
                     () -> assertArrayEquals(new String[0], (String[]) jmx.get("HookErrors"), app::describe));
+            jmx.close();
             assertEquals(0, app.stop(), app::describe);
 
             List<String> wrong = new ArrayList<>();
