@@ -32,7 +32,7 @@ class SoakTest {
         assumeTrue(Files.isReadable(Path.of("/proc/self/status")), "needs Linux /proc");
         long forwards = Long.getLong("peft4j.soak.forwards", 5_000);
         Path work = Env.freshDir("agent/soak");
-        try (App app = App.of("LoadApp")
+        try (App app = App.of("ServeApp")
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default+other")
                 .jvmArg("-Xms96m").jvmArg("-Xmx96m").jvmArg("-XX:+AlwaysPreTouch")

@@ -62,10 +62,10 @@ class UnderLoadTest {
         }
         int rounds = 0;
         long operations = 0;
-        try (App app = App.of("LoadApp")
+        try (App app = App.of("ServeApp")
                 .agent("adapter=" + CASE.resolve("default") + ",adapter.other=" + CASE.resolve("other")
                         + ",active=default,adapterRoot=" + root)
-                .args(CASE, "--threads", THREADS)
+                .args(CASE, "--threads", THREADS, "--distinct")
                 .start(work, "app")) {
             for (int t = 1; t <= THREADS; t++) {
                 String prefix = "OUT t=" + t + " ";
