@@ -46,8 +46,27 @@ final class AgentStarter {
     static final String STATUS_PROPERTY = "peft4j.internal.status";
     /** The exit status of a configuration error at launch (sysexits EX_CONFIG). */
     static final int EX_CONFIG = 78;
+    /** The jar the agent runs from, for the command line's attach channel (it loads that jar, not a second copy). */
+    static final String JAR_PROPERTY = "peft4j.internal.jar";
+
+    /** The running agent's operations (the MXBean implementation), once started; the attach channel uses them. */
+    private static volatile AdaptersBean operations;
 
     private AgentStarter() {}
+
+    /**
+     * The running agent's MXBean implementation, whether or not it is registered in JMX ({@code jmx=false}), or
+     * {@code null} when the agent did not start in this JVM.
+     */
+    static AdaptersBean operations() {
+        return operations;
+    }
+
+    /** Why {@link #operations()} is {@code null}: the outcome of the last start. */
+    static String notRunningReason() {
+        String status = System.getProperty(STATUS_PROPERTY);
+        return status == null ? "the agent was not started here" : "agent " + status;
+    }
 
     static synchronized void start(String args, Instrumentation inst, boolean premain) {
         // Not a line of SLF4J while the JVM starts: it would configure the application's logging before its main.
@@ -145,8 +164,8 @@ final class AgentStarter {
         KnownModels models = new KnownModels();
         InjectionGate gate = new InjectionGate();
         AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
-        Runnable registerJmx = options.jmx()
-                ? () -> JmxRegistration.register(new AdaptersBean(control, () -> describe(models))) : null;
+        AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
+        Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
         // At launch, JMX is registered when the application first uses a model, on that thread, once (~60-190 ms for
         // the platform MBean server). Not on a thread of its own: creating the server while the first training steps
         // run changed their floating-point results (MKL picks its threads by load) and made an AdaLoRA run from E = 0
@@ -156,6 +175,8 @@ final class AgentStarter {
         ModelHooks.setListener(injector);
         TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
         RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
+        operations = bean;
+        publishJar();
         System.setProperty(STARTED_PROPERTY, how);
         if (!premain && registerJmx != null) {
             registerJmx.run();
@@ -163,6 +184,18 @@ final class AgentStarter {
         System.setProperty(STATUS_PROPERTY, "ready");
         log.info("agent ready in {} ms (configs {} ms, instrumentation {} ms; {})",
                 (System.nanoTime() - begin) / 1_000_000, configsMs, instrumentationMs, options.describe());
+    }
+
+    /** Publishes the agent jar's absolute path in {@value #JAR_PROPERTY} (nothing when it cannot be found). */
+    private static void publishJar() {
+        try {
+            Path jar = Path.of(PeftAgent.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (Files.isRegularFile(jar)) {
+                System.setProperty(JAR_PROPERTY, jar.toAbsolutePath().toString());
+            }
+        } catch (Exception e) {
+            // the command line then loads its own jar: same classes, resolved from the jar already loaded
+        }
     }
 
     /** Installs the instrumentation on its own thread while the configs are read. */

@@ -1,5 +1,7 @@
 package io.peft4j.agent;
 
+import io.peft4j.agent.cli.ChannelServer;
+
 import java.lang.instrument.Instrumentation;
 
 /**
@@ -28,12 +30,22 @@ public final class PeftAgent {
     }
 
     /**
-     * Called when the agent is attached to a running JVM ({@code java -jar peft4j-agent.jar attach PID ...}).
+     * Called when the agent is attached to a running JVM ({@code java -jar peft4j-agent.jar attach PID ...}), and for
+     * every operation of {@code java -jar peft4j-agent.jar jmx PID ...}: an operation request only runs the operation
+     * on the running agent (its classes, instrumentation and state stay as they are) and writes the reply.
      *
-     * @param args the agent arguments
+     * @param args the agent arguments, or an operation request
      * @param inst the instrumentation
      */
     public static void agentmain(String args, Instrumentation inst) {
+        if (ChannelServer.isRequest(args)) {
+            try {
+                ChannelServer.serve(args, AgentStarter.operations(), AgentStarter.notRunningReason());
+            } catch (Throwable t) {
+                System.err.println("[peft4j] ERROR an operation request failed: " + t);
+            }
+            return;
+        }
         try {
             AgentStarter.start(args, inst, false);
         } catch (Throwable t) {

@@ -41,15 +41,29 @@ public final class Cli {
             "                                 every module path of a model (for target_modules), offline",
             "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
             "                                 add_weighted_adapter offline: combine adapter directories",
-            "  jmx <pid> <operation> [arg]    list or change the adapters of a running JVM through JMX:",
-            "                                 list | adapters | modules | tree | activate NAMES | disable |",
-            "                                 enable | merge | unmerge | load NAME | dump NAME | remove |",
-            "                                 combine NAME ADAPTERS WEIGHTS [TYPE [OPTIONS]]",
+            "  jmx [--via-jmx] <pid> <operation> [arg]",
+            "                                 list or change the adapters of a running JVM (no port opened;",
+            "                                 --via-jmx: through the JDK's local JMX connector, which opens one):",
+            wrap(JmxOperation.synopsis(), 33, 100),
             "  help [command | options]       this text, a command's usage, or every agent option",
             "",
             "Exit status: 0 ok, 1 failure, 2 usage error.");
 
     private Cli() {}
+
+    /** {@code text} in lines of at most {@code width} characters, each indented by {@code indent} spaces. */
+    private static String wrap(String text, int indent, int width) {
+        StringBuilder out = new StringBuilder();
+        StringBuilder line = new StringBuilder(" ".repeat(indent));
+        for (String word : text.split(" ")) {
+            if (line.length() > indent && line.length() + 1 + word.length() > width) {
+                out.append(line).append('\n');
+                line = new StringBuilder(" ".repeat(indent));
+            }
+            line.append(line.length() > indent ? " " : "").append(word);
+        }
+        return out.append(line).toString();
+    }
 
     /**
      * Runs one command.

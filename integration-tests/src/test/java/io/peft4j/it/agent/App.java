@@ -106,7 +106,12 @@ final class App implements AutoCloseable {
      * @throws AssertionError when the process ends or the wait times out first
      */
     synchronized int await(int from, Predicate<String> matches, String what) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
+        return await(from, matches, what, WAIT);
+    }
+
+    /** {@link #await(int, Predicate, String)} with a wait of its own. */
+    synchronized int await(int from, Predicate<String> matches, String what, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
         int i = from;
         while (true) {
             for (; i < lines.size(); i++) {
@@ -116,7 +121,7 @@ final class App implements AutoCloseable {
             }
             long left = deadline - System.nanoTime();
             if (ended || left <= 0) {
-                throw new AssertionError((ended ? name + " ended" : "timed out after " + WAIT)
+                throw new AssertionError((ended ? name + " ended" : "timed out after " + wait)
                         + " while waiting for " + what + "\n" + describe());
             }
             try {

@@ -118,6 +118,17 @@ final class Jmx implements AutoCloseable {
         }
     }
 
+    /** The ids of the target's deadlocked threads ({@code ThreadMXBean.findDeadlockedThreads}), or null when none. */
+    long[] deadlockedThreads() {
+        try {
+            return java.lang.management.ManagementFactory.newPlatformMXBeanProxy(server,
+                    java.lang.management.ManagementFactory.THREAD_MXBEAN_NAME,
+                    java.lang.management.ThreadMXBean.class).findDeadlockedThreads();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void close() {
         try {

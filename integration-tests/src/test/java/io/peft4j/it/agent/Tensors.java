@@ -133,9 +133,14 @@ final class Tensors {
 
     /** Names which of the {@code expected} outputs {@code actual} equals (within 1e-5), or null. */
     static String classify(float[] actual, Map<String, float[]> expected) {
+        return classify(actual, expected, 1e-5);
+    }
+
+    /** Names which of the {@code expected} outputs {@code actual} equals (within {@code tolerance}), or null. */
+    static String classify(float[] actual, Map<String, float[]> expected, double tolerance) {
         String found = null;
         for (Map.Entry<String, float[]> e : expected.entrySet()) {
-            if (close(actual, e.getValue(), 1e-5)) {
+            if (close(actual, e.getValue(), tolerance)) {
                 if (found != null) {
                     throw new IllegalStateException("expected outputs " + found + " and " + e.getKey()
                             + " cannot be told apart");
