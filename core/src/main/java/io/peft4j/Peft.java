@@ -16,6 +16,7 @@ import io.peft4j.lora.LoraHotswap;
 import io.peft4j.lora.ResidualConversion;
 import io.peft4j.lora.WeightedAdapters;
 import io.peft4j.state.AdapterDirectory;
+import io.peft4j.state.AdapterFileException;
 import io.peft4j.state.PeftStateDicts;
 import io.peft4j.state.StateDictLoadResult;
 import io.peft4j.traced.TorchScriptMerge;
@@ -191,9 +192,13 @@ public final class Peft {
     public static ModelAdapters loadAdapter(Block model, AdapterConfig config, Path dir, String name) {
         PeftInstrumentation.ensureInstalled();
         ModelAdapters adapters = AdapterRegistry.modelFor(model);
+        boolean weights = AdapterDirectory.hasWeights(dir);
+        if (weights) {
+            AdapterDirectory.checkBeforeInjection(config, dir);
+        }
         return adapters.exclusive(() -> {
             adapters.inject(config, name);
-            if (AdapterDirectory.hasWeights(dir)) {
+            if (weights) {
                 try {
                     AdapterDirectory.loadWeights(adapters, name, dir);
                 } catch (RuntimeException e) {
@@ -257,12 +262,9 @@ public final class Peft {
         ModelAdapters adapters = require(model);
         Path file = dir.resolve(AdapterDirectory.WEIGHTS_FILE);
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> stateDict = new LinkedHashMap<>();
-            SafetensorsFile.read(file).tensors().forEach((key, tensor) -> stateDict.put(key,
-                    TensorArrays.toNDArray(tensor.toFloat32(), manager)));
-            LoraHotswap.hotswap(adapters, name, config, stateDict);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            LoraHotswap.hotswap(adapters, name, config, AdapterDirectory.readTensors(file, manager, true));
+        } catch (AdapterFileException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }
