@@ -325,7 +325,7 @@ public final class AdapterMutants {
                 net.jqwik.api.Tuple.of(1, Arbitraries.of("\uFEFF", "[", "null", " ", "{\"r\": 4, ").map(p -> text -> p
                         + text)),
                 net.jqwik.api.Tuple.of(1, Arbitraries.of(",\"r\": 4}", ",\"r\": 9}", ",\"peft_type\": \"IA3\"}")
-                        .map(dup -> text -> text.substring(0, text.lastIndexOf('}')) + dup)));
+                        .map(dup -> text -> text.substring(0, Math.max(0, text.lastIndexOf('}'))) + dup)));
     }
 
     private static UnaryOperator<String> json(java.util.function.Consumer<ObjectNode> edit) {
