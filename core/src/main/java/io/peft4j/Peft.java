@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftType;
 import io.peft4j.ia3.Ia3WeightedAdapters;
 import io.peft4j.instrument.PeftInstrumentation;
@@ -197,7 +198,11 @@ public final class Peft {
             AdapterDirectory.checkBeforeInjection(config, dir);
         }
         return adapters.exclusive(() -> {
-            adapters.inject(config, name);
+            try {
+                adapters.inject(config, name);
+            } catch (PeftConfigException e) {
+                throw e.from(config.source()); // raised while matching modules: name the file it came from
+            }
             if (weights) {
                 try {
                     AdapterDirectory.loadWeights(adapters, name, dir);

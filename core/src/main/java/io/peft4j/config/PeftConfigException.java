@@ -53,6 +53,18 @@ public class PeftConfigException extends RuntimeException {
         return new PeftConfigException(source, null, detail, null, cause);
     }
 
+    /**
+     * This error as raised for the config read from {@code source} (a file): the same field, detail and PEFT message,
+     * the source named first. Returns {@code this} when it already names a source or {@code source} is null.
+     */
+    public PeftConfigException from(String source) {
+        if (this.source != null || source == null) {
+            return this;
+        }
+        String detail = field == null ? getMessage() : getMessage().substring(format(null, field, "").length());
+        return new PeftConfigException(source, field, detail, peftMessage, this);
+    }
+
     private static String format(String source, String field, String detail) {
         StringBuilder sb = new StringBuilder();
         if (source != null) {

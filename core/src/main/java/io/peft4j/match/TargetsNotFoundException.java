@@ -15,4 +15,15 @@ public final class TargetsNotFoundException extends PeftConfigException {
     TargetsNotFoundException(String message) {
         super(message);
     }
+
+    private TargetsNotFoundException(String source, String message, TargetsNotFoundException cause) {
+        super(source, null, message);
+        initCause(cause);
+    }
+
+    /** The same error naming the config's file; still a {@code TargetsNotFoundException}. */
+    @Override
+    public PeftConfigException from(String source) {
+        return source() != null || source == null ? this : new TargetsNotFoundException(source, getMessage(), this);
+    }
 }

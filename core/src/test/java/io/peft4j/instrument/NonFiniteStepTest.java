@@ -41,7 +41,8 @@ class NonFiniteStepTest extends DjlTestCase {
 
     @Test
     void aNonFiniteStepStopsTrainingNamingModuleParameterAndStep() throws Exception {
-        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build()))) {
+        Optimizer adam = Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build();
+        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(adam))) {
             trainer.initialize(new Shape(4, 16));
             step(trainer, false);
             step(trainer, false);
@@ -56,7 +57,8 @@ class NonFiniteStepTest extends DjlTestCase {
     @Test
     void revertUndoesTheStepAndTrainingGoesOn() throws Exception {
         NonFiniteGuard.setPolicy(NonFiniteGuard.Policy.REVERT);
-        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build()))) {
+        Optimizer sgd = Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build();
+        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(sgd))) {
             trainer.initialize(new Shape(4, 16));
             step(trainer, false);
             List<float[]> before = adapterValues(model);
@@ -75,7 +77,8 @@ class NonFiniteStepTest extends DjlTestCase {
     @Test
     void revertGivesUpAfterConsecutiveNonFiniteSteps() throws Exception {
         NonFiniteGuard.setPolicy(NonFiniteGuard.Policy.REVERT);
-        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build()))) {
+        Optimizer sgd = Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.01f)).build();
+        try (Model model = adapted(); Trainer trainer = model.newTrainer(config(sgd))) {
             trainer.initialize(new Shape(4, 16));
             step(trainer, true);
             step(trainer, true);
