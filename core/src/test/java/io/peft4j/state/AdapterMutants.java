@@ -318,6 +318,9 @@ public final class AdapterMutants {
                         Math.min(n, text.length())))),
                 net.jqwik.api.Tuple.of(1, Combinators.combine(Arbitraries.integers().between(0, 2000),
                         Arbitraries.chars()).as((at, c) -> text -> {
+                            if (text.isEmpty()) {
+                                return text;
+                            }
                             char[] chars = text.toCharArray();
                             chars[at % chars.length] = c;
                             return new String(chars);

@@ -15,9 +15,11 @@ import io.peft4j.io.TensorData;
 import io.peft4j.testmodels.Mlp;
 import io.peft4j.testmodels.TorchWeights;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
 
@@ -104,7 +106,7 @@ class HostileAdapterFilesTest {
         return AdapterMutants.config();
     }
 
-    @Property(shrinking = net.jqwik.api.ShrinkingMode.OFF)
+    @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
     void aMutatedWeightsFileIsLoadedExactlyOrRefusedNamingIt(@ForAll("weightMutants") UnaryOperator<byte[]> mutant)
             throws IOException {
         byte[] weights = mutant.apply(validWeights.clone());
@@ -112,7 +114,7 @@ class HostileAdapterFilesTest {
         WEIGHTS[loadOrRefuse(weights.length, AdapterFileException.class, AdapterDirectory.WEIGHTS_FILE)]++;
     }
 
-    @Property(shrinking = net.jqwik.api.ShrinkingMode.OFF)
+    @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
     void aMutatedConfigIsLoadedExactlyOrRefusedNamingIt(@ForAll("configMutants") UnaryOperator<String> mutant)
             throws IOException {
         byte[] config = mutant.apply(validConfig).getBytes(StandardCharsets.UTF_8);
