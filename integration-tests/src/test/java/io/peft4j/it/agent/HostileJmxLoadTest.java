@@ -20,7 +20,7 @@ import org.junit.jupiter.api.TestInstance;
  * {@code IllegalArgumentException}/{@code IllegalStateException} (the types a JMX client without peft4j's classes
  * can read) naming the adapter directory, and after each one the served output is again PEFT's expected output
  * for the original adapter, bit for bit as before: a refusal leaves nothing half-injected. Mutants:
- * {@code -Dpeft4j.jmxMutants=N} (default 30).
+ * {@code -Dpeft4j.jmxMutants=N} (default 20).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileJmxLoadTest {
@@ -62,7 +62,7 @@ class HostileJmxLoadTest {
 
     @Test
     void everyMutantIsLoadedOrRefusedNamingItsDirectoryAndTheModelServesAsBefore() throws IOException {
-        int count = Integer.getInteger("peft4j.jmxMutants", 30);
+        int count = Integer.getInteger("peft4j.jmxMutants", 20);
         byte[] weights = Files.readAllBytes(VALID.resolve("adapter_model.safetensors"));
         String config = Files.readString(VALID.resolve("adapter_config.json"));
         float[] before = run();
