@@ -16,6 +16,7 @@ import io.peft4j.testmodels.Mlp;
 import io.peft4j.testmodels.TorchWeights;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.EdgeCasesMode;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -120,6 +121,41 @@ class HostileAdapterFilesTest {
         byte[] config = mutant.apply(validConfig).getBytes(StandardCharsets.UTF_8);
         write(config, validWeights);
         CONFIGS[loadOrRefuse(config.length + validWeights.length, null, AdapterDirectory.CONFIG_FILE)]++;
+    }
+
+    /** Bug found by this fuzzing: injection allocated 137 GB for r = 2^31 - 1 before the weights were looked at. */
+    @Example
+    void aConfigClaimingAHugeRankIsRefusedBeforeAllocating() throws IOException {
+        byte[] config = validConfig.replace("\"r\": 4,", "\"r\": 2147483647,").getBytes(StandardCharsets.UTF_8);
+        write(config, validWeights);
+        AdapterFileException e = org.junit.jupiter.api.Assertions.assertThrows(AdapterFileException.class,
+                () -> Peft.loadAdapter(mlp, dir, "fuzz"));
+        assertEquals(dir.resolve(AdapterDirectory.WEIGHTS_FILE) + ": the config's r = 2147483647 is larger than every"
+                + " dimension of this file's tensors (largest 32): the weights cannot fit the adapter; refused before"
+                + " injecting it", e.getMessage());
+        assertEquals(1, loadOrRefuse(config.length + validWeights.length, null, AdapterDirectory.CONFIG_FILE));
+    }
+
+    /** Bug found by this fuzzing: the config error raised while matching modules named no file. */
+    @Example
+    void anErrorRaisedWhileMatchingModulesNamesTheConfigFile() throws IOException {
+        write(validConfig.replace("\"target_modules\": [\n    \"fc2\",\n    \"fc1\"\n  ],", "")
+                .getBytes(StandardCharsets.UTF_8), validWeights);
+        PeftConfigException e = org.junit.jupiter.api.Assertions.assertThrows(PeftConfigException.class,
+                () -> Peft.loadAdapter(mlp, dir, "fuzz"));
+        assertEquals(dir.resolve(AdapterDirectory.CONFIG_FILE) + ": No `target_modules` passed but also no"
+                + " `target_parameters` found. Please check the values for these arguments.", e.getMessage());
+    }
+
+    /** Bug found by this fuzzing: an IA3 config's {@code layers_pattern} (no IA3 field) threw ClassCastException. */
+    @Example
+    void keysTheConfigClassDoesNotDefineAreIgnoredWhateverTheirType() {
+        io.peft4j.config.AdapterConfig config = io.peft4j.config.AdapterConfigs.parse("{\"peft_type\": \"IA3\","
+                + " \"target_modules\": [\"fc1\"], \"layers_pattern\": 18446744073709551617,"
+                + " \"layers_to_transform\": \"x\"}", "ia3.json");
+        assertEquals(java.util.List.of("layers_pattern", "layers_to_transform"), config.unknownKeys());
+        assertEquals(null, config.layersPattern());
+        assertEquals(null, config.layersToTransform());
     }
 
     /**
