@@ -16,14 +16,13 @@ public final class TargetsNotFoundException extends PeftConfigException {
         super(message);
     }
 
-    private TargetsNotFoundException(String source, String message, TargetsNotFoundException cause) {
+    private TargetsNotFoundException(String source, String message) {
         super(source, null, message);
-        initCause(cause);
     }
 
     /** The same error naming the config's file; still a {@code TargetsNotFoundException}. */
     @Override
     public PeftConfigException from(String source) {
-        return source() != null || source == null ? this : new TargetsNotFoundException(source, getMessage(), this);
+        return source() != null || source == null ? this : new TargetsNotFoundException(source, getMessage());
     }
 }

@@ -147,6 +147,17 @@ class HostileAdapterFilesTest {
                 + " `target_parameters` found. Please check the values for these arguments.", e.getMessage());
     }
 
+    /** Bug found by this fuzzing (in this change's own first fix): a target matching nothing lost its type. */
+    @Example
+    void targetsMatchingNothingNameTheConfigFileAndKeepTheirType() throws IOException {
+        write(validConfig.replace("\"fc2\",\n    \"fc1\"", "\"nosuch\"").getBytes(StandardCharsets.UTF_8),
+                validWeights);
+        io.peft4j.match.TargetsNotFoundException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.peft4j.match.TargetsNotFoundException.class, () -> Peft.loadAdapter(mlp, dir, "fuzz"));
+        assertEquals(dir.resolve(AdapterDirectory.CONFIG_FILE) + ": Target modules {'nosuch'} not found in the base"
+                + " model. Please check the target modules and try again.", e.getMessage());
+    }
+
     /** Bug found by this fuzzing: an IA3 config's {@code layers_pattern} (no IA3 field) threw ClassCastException. */
     @Example
     void keysTheConfigClassDoesNotDefineAreIgnoredWhateverTheirType() {
