@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
+import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.config.PeftMethods;
 import io.peft4j.config.PeftType;
@@ -21,6 +22,7 @@ import io.peft4j.match.TargetMatcher;
 import io.peft4j.model.ModuleListing;
 import io.peft4j.model.ModuleTree;
 import io.peft4j.state.AdapterDirectory;
+import io.peft4j.state.AdapterFileException;
 import io.peft4j.state.PeftStateDicts;
 import io.peft4j.state.StateDictLoadResult;
 import io.peft4j.traced.TorchScriptMerge;
@@ -197,10 +199,18 @@ public final class Peft {
     public static ModelAdapters loadAdapter(Block model, AdapterConfig config, Path dir, String name) {
         PeftInstrumentation.ensureInstalled();
         ModelAdapters adapters = AdapterRegistry.modelFor(model);
+        boolean weights = AdapterDirectory.hasWeights(dir);
+        if (weights) {
+            AdapterDirectory.checkBeforeInjection(config, dir);
+        }
         return adapters.exclusive(() -> {
             List<String> active = adapters.activeAdapters();
-            adapters.inject(config, name);
-            if (AdapterDirectory.hasWeights(dir)) {
+            try {
+                adapters.inject(config, name);
+            } catch (PeftConfigException e) {
+                throw e.from(config.source()); // raised while matching modules: name the file it came from
+            }
+            if (weights) {
                 try {
                     AdapterDirectory.loadWeights(adapters, name, dir);
                 } catch (RuntimeException e) {
@@ -267,12 +277,9 @@ public final class Peft {
         ModelAdapters adapters = require(model);
         Path file = dir.resolve(AdapterDirectory.WEIGHTS_FILE);
         try (NDManager manager = NDManager.newBaseManager()) {
-            Map<String, NDArray> stateDict = new LinkedHashMap<>();
-            SafetensorsFile.read(file).tensors().forEach((key, tensor) -> stateDict.put(key,
-                    TensorArrays.toNDArray(tensor.toFloat32(), manager)));
-            LoraHotswap.hotswap(adapters, name, config, stateDict);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            LoraHotswap.hotswap(adapters, name, config, AdapterDirectory.readTensors(file, manager, true));
+        } catch (AdapterFileException e) {
+            throw e;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }

@@ -310,6 +310,10 @@ public final class AdapterControl {
         if (!Files.isRegularFile(dir.resolve(AdapterDirectory.CONFIG_FILE))) {
             throw new IllegalArgumentException("adapter directory " + dir + " has no " + AdapterDirectory.CONFIG_FILE);
         }
+        for (Path p : List.of(dir, dir.resolve(AdapterDirectory.CONFIG_FILE),
+                dir.resolve(AdapterDirectory.WEIGHTS_FILE))) {
+            requireInside(adapterRoot, p, "adapterRoot");
+        }
         AdapterConfig config;
         try {
             config = AdapterConfigs.read(dir);
@@ -460,6 +464,7 @@ public final class AdapterControl {
         if (!target.startsWith(dumpDir) || target.equals(dumpDir)) {
             throw new IllegalArgumentException("adapter name '" + name + "' leaves dumpDir " + dumpDir);
         }
+        requireInside(dumpDir, target, "dumpDir");
         synchronized (gate) {
             List<ModelAdapters> having = new ArrayList<>();
             for (ModelAdapters m : adapted()) {
@@ -506,6 +511,26 @@ public final class AdapterControl {
                     deleteTree(tmp);
                 }
             }
+        }
+    }
+
+    /**
+     * Refuses {@code path} (when it exists) if, with its symbolic links resolved, it lies outside {@code root} (also
+     * resolved): a link inside {@code adapterRoot} or {@code dumpDir} must not lead load or dump elsewhere.
+     */
+    static void requireInside(Path root, Path path, String option) {
+        if (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Path real = path.toRealPath();
+            Path realRoot = root.toRealPath();
+            if (!real.startsWith(realRoot) || real.equals(realRoot)) {
+                throw new IllegalArgumentException(path + " resolves to " + real + ", outside " + option + " "
+                        + realRoot + " (a symbolic link): refused");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot resolve " + path + " inside " + option + " " + root + ": " + e);
         }
     }
 

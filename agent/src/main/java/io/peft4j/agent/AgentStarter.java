@@ -8,6 +8,7 @@ import io.peft4j.agent.jmx.JmxRegistration;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.AdviceErrors;
+import io.peft4j.instrument.NonFiniteGuard;
 import io.peft4j.instrument.ModelHooks;
 import io.peft4j.instrument.PeftInstrumentation;
 import io.peft4j.instrument.RequestHooks;
@@ -107,6 +108,8 @@ final class AgentStarter {
         // At launch, Byte Buddy (instrumentation) and Jackson (configs) load ~1,600 classes between them: both at
         // once. When attached, a bad config must leave the running application untouched: configs first.
         AdviceErrors.setPolicy(options.failOnError() ? AdviceErrors.Policy.FAIL : AdviceErrors.Policy.WARN);
+        NonFiniteGuard.setPolicy(options.revertNonFiniteSteps() ? NonFiniteGuard.Policy.REVERT
+                : NonFiniteGuard.Policy.FAIL);
         Installer installer = new Installer(inst);
         if (premain) {
             installer.start();

@@ -331,7 +331,9 @@ public final class AdaLoraTraining {
                 NDArray x = p.getArray();
                 NDArray cov = p == m.loraA() ? x.matMul(x.transpose()) : x.transpose().matMul(x);
                 long n = cov.getShape().get(0);
-                NDArray norm = cov.sub(manager.eye((int) n)).square().sum().sqrt();
+                // torch's Frobenius norm, as PEFT's torch.norm(p="fro"): its backward is 0 where the norm is 0
+                // (an exactly orthonormal factor), where sqrt(sum(x^2)) would give 0 * 1/0 = NaN
+                NDArray norm = cov.sub(manager.eye((int) n)).norm();
                 sum = sum == null ? norm : sum.add(norm);
                 count++;
             }

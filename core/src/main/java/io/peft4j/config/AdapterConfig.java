@@ -101,8 +101,11 @@ public abstract class AdapterConfig {
         }
         this.targetModules = targets("target_modules");
         this.excludeModules = targets("exclude_modules");
-        this.layersToTransform = decodeLayersToTransform(map.get("layers_to_transform"));
-        this.layersPattern = decodeLayersPattern(map.get("layers_pattern"));
+        // only where the config class defines them (IA3's does not: there they are unknown keys, ignored as in PEFT)
+        this.layersToTransform = fields.containsKey("layers_to_transform")
+                ? decodeLayersToTransform(map.get("layers_to_transform")) : null;
+        this.layersPattern = fields.containsKey("layers_pattern") ? decodeLayersPattern(map.get("layers_pattern"))
+                : null;
         Object mts = map.get("modules_to_save");
         this.modulesToSave = mts == null ? List.of() : stringList(mts);
         this.inferenceMode = bool("inference_mode");

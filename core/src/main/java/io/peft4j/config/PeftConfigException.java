@@ -44,6 +44,11 @@ public class PeftConfigException extends RuntimeException {
         this.peftMessage = peftMessage;
     }
 
+    /** A problem with one config, which PEFT raises with {@code peftMessage} (or {@code null}). */
+    protected PeftConfigException(String source, String field, String detail, String peftMessage) {
+        this(source, field, detail, peftMessage, null);
+    }
+
     private PeftConfigException(String source, String field, String detail, String peftMessage, Throwable cause) {
         super(format(source, field, detail), cause);
         this.source = source;
@@ -70,6 +75,18 @@ public class PeftConfigException extends RuntimeException {
     /** A config that could not be read at all (I/O or JSON syntax). */
     static PeftConfigException unreadable(String source, String detail, Throwable cause) {
         return new PeftConfigException(source, null, detail, null, cause);
+    }
+
+    /**
+     * This error as raised for the config read from {@code source} (a file): the same field, detail and PEFT message,
+     * the source named first. Returns {@code this} when it already names a source or {@code source} is null.
+     */
+    public PeftConfigException from(String source) {
+        if (this.source != null || source == null) {
+            return this;
+        }
+        String detail = field == null ? getMessage() : getMessage().substring(format(null, field, "").length());
+        return new PeftConfigException(source, field, detail, peftMessage, this);
     }
 
     private static String format(String source, String field, String detail) {

@@ -90,9 +90,11 @@ public final class TrainingHooks {
                     break;
                 case "before-step":
                     TracedTraining.beforeStep(root);
+                    NonFiniteGuard.beforeStep(root);
                     break;
                 case "step":
                     TracedTraining.afterStep(root);
+                    NonFiniteGuard.afterStep(root);
                     break;
                 default:
                     break;

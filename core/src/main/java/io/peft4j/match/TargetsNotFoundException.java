@@ -15,4 +15,15 @@ public final class TargetsNotFoundException extends PeftConfigException {
     TargetsNotFoundException(String peftMessage, String note) {
         super(peftMessage + note, peftMessage);
     }
+
+    private TargetsNotFoundException(String source, String message, String peftMessage) {
+        super(source, null, message, peftMessage);
+    }
+
+    /** The same error naming the config's file; still a {@code TargetsNotFoundException}. */
+    @Override
+    public PeftConfigException from(String source) {
+        return source() != null || source == null ? this : new TargetsNotFoundException(source, getMessage(),
+                peftMessage());
+    }
 }

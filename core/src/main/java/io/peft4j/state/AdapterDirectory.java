@@ -8,6 +8,8 @@ import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftMethods;
 import io.peft4j.io.SafetensorsDType;
 import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.SafetensorsHeader;
+import io.peft4j.io.TensorEntry;
 import io.peft4j.io.SafetensorsWriter;
 import io.peft4j.io.TensorArrays;
 import io.peft4j.io.TensorData;
@@ -116,6 +118,81 @@ public final class AdapterDirectory {
         }
     }
 
+    /**
+     * Reads every tensor of an adapter's weights file into {@code manager} (BF16 as float32; with
+     * {@code allFloat32} every tensor), refusing before anything reaches a model a file that breaks the
+     * safetensors format or holds NaN or infinite values.
+     *
+     * @throws AdapterFileException naming the file (and the tensor)
+     */
+    public static Map<String, NDArray> readTensors(Path file, NDManager manager, boolean allFloat32) {
+        SafetensorsFile weights = readFile(file);
+        Map<String, NDArray> stateDict = new LinkedHashMap<>();
+        weights.tensors().forEach((name, tensor) -> stateDict.put(name, TensorArrays.toNDArray(
+                tensor.dtype() == SafetensorsDType.BF16 || allFloat32 ? tensor.toFloat32() : tensor, manager)));
+        for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
+            NDArray a = e.getValue();
+            if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
+                throw new AdapterFileException(file, "tensor '" + e.getKey()
+                        + "' holds NaN or infinite values; the adapter is refused", null);
+            }
+        }
+        return stateDict;
+    }
+
+    private static SafetensorsFile readFile(Path file) {
+        try {
+            return SafetensorsFile.read(file);
+        } catch (IOException e) {
+            throw refusal(file, e);
+        }
+    }
+
+    private static AdapterFileException refusal(Path file, IOException e) {
+        String prefix = "safetensors file " + file + ": ";
+        String detail = e.getMessage() != null && e.getMessage().startsWith(prefix)
+                ? e.getMessage().substring(prefix.length()) : "cannot read the file: " + e;
+        return new AdapterFileException(file, detail, e);
+    }
+
+    /**
+     * Checks, before an adapter is injected for {@code dir}'s weights, what can be checked without the model: the
+     * weights file's header (format, offsets, sizes), and that the config's ranks ({@code r}, {@code init_r},
+     * {@code rank_pattern}) appear among the file's dimensions, so that a config claiming a rank of 2^31 is refused
+     * before it allocates factors no file of this size could fill.
+     *
+     * @throws AdapterFileException naming the weights file
+     */
+    public static void checkBeforeInjection(AdapterConfig config, Path dir) {
+        Path file = dir.resolve(WEIGHTS_FILE);
+        SafetensorsHeader header;
+        try {
+            header = SafetensorsHeader.read(file);
+        } catch (IOException e) {
+            throw refusal(file, e);
+        }
+        long largest = 0;
+        for (TensorEntry entry : header.tensors()) {
+            for (long d : entry.shape()) {
+                largest = Math.max(largest, d);
+            }
+        }
+        Map<String, Object> ranks = new LinkedHashMap<>();
+        for (String key : List.of("r", "init_r")) {
+            ranks.put(key, config.jsonValue(key));
+        }
+        if (config.jsonValue("rank_pattern") instanceof Map) {
+            ((Map<?, ?>) config.jsonValue("rank_pattern")).forEach((k, v) -> ranks.put("rank_pattern." + k, v));
+        }
+        for (Map.Entry<String, Object> rank : ranks.entrySet()) {
+            if (rank.getValue() instanceof Number && ((Number) rank.getValue()).doubleValue() > largest) {
+                throw new AdapterFileException(file, "the config's " + rank.getKey() + " = " + rank.getValue()
+                        + " is larger than every dimension of this file's tensors (largest " + largest
+                        + "): the weights cannot fit the adapter; refused before injecting it", null);
+            }
+        }
+    }
+
     /** Whether {@code dir} holds adapter weights. */
     public static boolean hasWeights(Path dir) {
         return Files.isRegularFile(dir.resolve(WEIGHTS_FILE));
@@ -129,39 +206,26 @@ public final class AdapterDirectory {
      */
     public static StateDictLoadResult loadWeights(ModelAdapters model, String adapter, Path dir) {
         Path file = dir.resolve(WEIGHTS_FILE);
-        SafetensorsFile weights;
-        try {
-            weights = SafetensorsFile.read(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        }
         NDArray anyWeight = model.root().getParameters().valueAt(0).getArray();
         StateDictLoadResult result;
+        int count;
         try (NDManager manager = anyWeight.getManager().newSubManager()) {
-            Map<String, NDArray> stateDict = new LinkedHashMap<>();
-            weights.tensors().forEach((name, tensor) -> stateDict.put(name, TensorArrays.toNDArray(
-                    tensor.dtype() == SafetensorsDType.BF16 ? tensor.toFloat32() : tensor, manager)));
-            for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
-                NDArray a = e.getValue();
-                if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
-                    throw new IllegalArgumentException(file + ": tensor '" + e.getKey()
-                            + "' holds NaN or infinite values; the adapter is refused");
-                }
-            }
+            Map<String, NDArray> stateDict = readTensors(file, manager, false);
+            count = stateDict.size();
             try {
                 result = PeftStateDicts.load(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+                throw new AdapterFileException(file, e.getMessage(), e);
             }
         }
         if (!result.unexpectedKeys().isEmpty()) {
             LOG.warn("{}: keys that match nothing in the model were ignored: {}", file, result.unexpectedKeys());
         }
         if (!result.missingAdapterKeys().isEmpty()) {
-            throw new IllegalArgumentException(file + ": missing adapter keys " + result.missingAdapterKeys()
-                    + " for adapter '" + adapter + "'");
+            throw new AdapterFileException(file, "missing adapter keys " + result.missingAdapterKeys()
+                    + " for adapter '" + adapter + "'", null);
         }
-        LOG.info("loaded {} tensors of adapter '{}' from {}", weights.names().size(), adapter, file);
+        LOG.info("loaded {} tensors of adapter '{}' from {}", count, adapter, file);
         return result;
     }
 }

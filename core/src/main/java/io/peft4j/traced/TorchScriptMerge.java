@@ -13,10 +13,13 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -153,15 +156,19 @@ public final class TorchScriptMerge {
     /**
      * Writes the TorchScript module of {@code block}. DJL's {@code SymbolBlock.saveParameters} writes a version byte
      * and the module's length (8 bytes, big-endian) before the module file itself; those 9 bytes are dropped and the
-     * length is checked.
+     * length is checked. Written to a temporary file beside {@code target}, synced, then renamed over it: a reader
+     * (or a process killed meanwhile) sees the old complete file or the new one.
      */
     static void writeTorchScript(Block block, Path target) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + "." + System.nanoTime() + ".tmp");
         try {
-            try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(tmp));
-                    HeaderStripper body = new HeaderStripper(file)) {
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
+                HeaderStripper body = new HeaderStripper(new BufferedOutputStream(Channels.newOutputStream(channel)));
                 block.saveParameters(new DataOutputStream(body));
                 body.check();
+                body.flush();
+                channel.force(true); // on disk before the rename makes it the target
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -182,6 +182,11 @@ public final class AgentOptions {
             throw new IllegalArgumentException("option onError must be fail or warn, not '"
                     + values.get(OptionKey.ON_ERROR.key()) + "' (" + source(OptionKey.ON_ERROR.key()) + ")");
         }
+        String onNonFinite = values.get(OptionKey.ON_NON_FINITE.key()).trim().toLowerCase(Locale.ROOT);
+        if (!List.of("fail", "revert").contains(onNonFinite)) {
+            throw new IllegalArgumentException("option onNonFinite must be fail or revert, not '"
+                    + values.get(OptionKey.ON_NON_FINITE.key()) + "' (" + source(OptionKey.ON_NON_FINITE.key()) + ")");
+        }
         if (values.get(OptionKey.NAME.key()).isBlank()) {
             throw new IllegalArgumentException("option name must not be empty (" + source("name") + ")");
         }
@@ -384,6 +389,11 @@ public final class AgentOptions {
     /** Whether DEBUG messages are printed. */
     public boolean debug() {
         return bool(OptionKey.DEBUG);
+    }
+
+    /** Whether a training step that leaves an adapter non-finite is undone ({@code onNonFinite=revert}). */
+    public boolean revertNonFiniteSteps() {
+        return "revert".equalsIgnoreCase(values.get(OptionKey.ON_NON_FINITE.key()).trim());
     }
 
     /** Whether a configuration error stops the application. */

@@ -36,6 +36,11 @@ public enum OptionKey {
     SAVE("save", null, Kind.PATH,
             "Directory every adapter is saved to, in PEFT's layout, when a DJL `Trainer` closes (`default` in DIR"
                     + " itself, others in DIR/NAME)"),
+    /** What a training step that leaves an adapter non-finite does. */
+    ON_NON_FINITE("onNonFinite", "fail", Kind.CHOICE,
+            "A DJL `Trainer.step()` that leaves an adapter parameter NaN or infinite: `fail` (the step throws"
+                    + " `NonFiniteAdapterException` naming module, parameter and step) or `revert` (the step is undone"
+                    + " and logged; training stops after 3 such steps in a row)"),
     /** Whether the agent is on. */
     ENABLED("enabled", "true", Kind.BOOLEAN, "`false` turns the agent off (nothing is instrumented)"),
     /** What a configuration error does. */
