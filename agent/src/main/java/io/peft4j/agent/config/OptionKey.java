@@ -69,7 +69,8 @@ public enum OptionKey {
     /** Module names as another framework gives them. */
     NAME_MAP("nameMap", null, Kind.TEXT,
             "Module names adapters are matched and keyed by: `bert` maps DJL's `BertBlock` paths to"
-                    + " Hugging Face BERT's (`transformer_1.selfAttention.queryProjection` is `encoder.layer.1.attention.self.query`);"
+                    + " Hugging Face BERT's (`transformer_1.selfAttention.queryProjection` is"
+                    + " `encoder.layer.1.attention.self.query`);"
                     + " or a file of `DJL_REGEX = NAME` rules; unset: DJL's paths"),
     /** Whether to register the MXBean. */
     JMX("jmx", "true", Kind.BOOLEAN,
