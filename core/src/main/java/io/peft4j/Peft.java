@@ -192,12 +192,16 @@ public final class Peft {
         PeftInstrumentation.ensureInstalled();
         ModelAdapters adapters = AdapterRegistry.modelFor(model);
         return adapters.exclusive(() -> {
+            List<String> active = adapters.activeAdapters();
             adapters.inject(config, name);
             if (AdapterDirectory.hasWeights(dir)) {
                 try {
                     AdapterDirectory.loadWeights(adapters, name, dir);
                 } catch (RuntimeException e) {
+                    // back to the adapters active before (deleting would activate the first remaining one)
+                    adapters.setActiveAdapters(List.of());
                     adapters.deleteAdapter(name);
+                    adapters.setActiveAdapters(active);
                     throw e;
                 }
             }

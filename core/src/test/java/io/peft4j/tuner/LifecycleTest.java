@@ -140,6 +140,24 @@ class LifecycleTest extends DjlTestCase {
         assertFalse(Peft.adapters(mlp).isPresent());
     }
 
+    /** A failed load leaves the model as it was, active adapters included. */
+    @Test
+    void aFailedLoadRestoresTheActiveAdapters(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        model();
+        ModelAdapters adapters = Peft.injectAdapter(lora(List.of("fc1", "fc2"), InitLoraWeights.FALSE), mlp, "b");
+        Peft.injectAdapter(lora(List.of("fc1"), InitLoraWeights.FALSE), mlp, "c");
+        adapters.setActiveAdapters(List.of("c"));
+        float[] withC = out();
+        Peft.saveAdapter(mlp, tmp, "b");
+        // load b's files under another rank: the weights do not fit and the load is undone
+        io.peft4j.config.AdapterConfigs.write(lora(List.of("fc1", "fc2"), InitLoraWeights.FALSE)
+                .withRankPattern(Map.of("fc1", 3)), tmp);
+        assertThrows(IllegalArgumentException.class, () -> Peft.loadAdapter(mlp, tmp, "a"));
+        assertEquals(List.of("b", "c"), adapters.adapterNames());
+        assertEquals(List.of("c"), adapters.activeAdapters(), "not 'b', the first remaining one by name");
+        GoldenCase.assertClose(withC, out(), 1e-6, "c's output");
+    }
+
     private static Map<String, Parameter> parameters(Block block) {
         Map<String, Parameter> out = new LinkedHashMap<>();
         for (Pair<String, Parameter> p : block.getParameters()) {

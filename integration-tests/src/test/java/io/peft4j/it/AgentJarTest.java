@@ -120,7 +120,8 @@ class AgentJarTest {
     @Test
     void noticeNamesTheVersionsThatAreShaded() throws IOException {
         String notice = Files.readString(Path.of("../NOTICE"));
-        for (String property : List.of("peft4j.bytebuddy.version", "peft4j.jackson.version", "peft4j.ejml.version")) {
+        for (String property : List.of("peft4j.bytebuddy.version", "peft4j.jackson.version", "peft4j.ejml.version",
+                "peft4j.f2j.version")) {
             String version = System.getProperty(property);
             assertNotNull(version, property + " (set by the pom)");
             assertTrue(notice.contains(" " + version + " "), () -> "NOTICE does not name " + property + " " + version
