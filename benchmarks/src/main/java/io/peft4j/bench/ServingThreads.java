@@ -8,6 +8,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.translate.NoopTranslator;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +24,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@link Predictor} each), LoRA r=8 on the 4 Linear layers (Java API, unmerged) against the same model without
  * adapters in the same JVM. What matters is the scaling: {@code (adapted at N / adapted at 1) / (base at N / base
  * at 1)}, per round, median of the rounds; peft4j's read lock per forward must not serialise the threads (goal
- * ≥ 0.95). Paired alternating rounds (the order of base and adapted reverses every round).
+ * ≥ 0.95). Paired alternating rounds (the order of base and adapted reverses every round). Because throughput on a
+ * shared machine follows the scheduler more than the model, it also reports what does not depend on the load: the
+ * time the predictor threads spent blocked or waiting (JVM thread contention monitoring: a lock that serialised
+ * forwards would show up here), per second of measurement and thread.
  *
  * <pre>
  * java -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 \
@@ -43,6 +49,9 @@ public final class ServingThreads {
         try (Model base = model(width, false); Model adapted = model(width, true)) {
             double[][] baseRate = new double[THREADS.length][rounds];
             double[][] loraRate = new double[THREADS.length][rounds];
+            long[] baseWaited = new long[THREADS.length];
+            long[] loraWaited = new long[THREADS.length];
+            THREADS_MX.setThreadContentionMonitoringEnabled(true);
             for (int t = 0; t < THREADS.length; t++) { // warm-up, unrecorded
                 rate(base, width, THREADS[t], millis / 2);
                 rate(adapted, width, THREADS[t], millis / 2);
@@ -50,8 +59,13 @@ public final class ServingThreads {
             for (int round = 0; round < rounds; round++) {
                 for (int t = 0; t < THREADS.length; t++) {
                     boolean baseFirst = round % 2 == 0;
+                    WAITED_MS.reset();
                     double first = rate(baseFirst ? base : adapted, width, THREADS[t], millis);
+                    long waitedFirst = WAITED_MS.sumThenReset();
                     double second = rate(baseFirst ? adapted : base, width, THREADS[t], millis);
+                    long waitedSecond = WAITED_MS.sumThenReset();
+                    baseWaited[t] += baseFirst ? waitedFirst : waitedSecond;
+                    loraWaited[t] += baseFirst ? waitedSecond : waitedFirst;
                     baseRate[t][round] = baseFirst ? first : second;
                     loraRate[t][round] = baseFirst ? second : first;
                 }
@@ -60,8 +74,9 @@ public final class ServingThreads {
                     + "adapter; %d rounds of %d ms per case; forwards/s: median [lowest - highest]%n", width,
                     Models.BATCH, Setups.RANK, rounds, millis);
             System.out.println("| threads | base forwards/s | adapted forwards/s | adapted / base | scaling "
-                    + "adapted / scaling base (vs 1 thread) | goal | met |");
-            System.out.println("|---:|---:|---:|---|---|---|---|");
+                    + "adapted / scaling base (vs 1 thread) | goal | met | blocked or waiting, ms per thread-second:"
+                    + " base / adapted |");
+            System.out.println("|---:|---:|---:|---|---|---|---|---|");
             for (int t = 0; t < THREADS.length; t++) {
                 double[] ratio = new double[rounds];
                 double[] scaling = new double[rounds];
@@ -70,10 +85,12 @@ public final class ServingThreads {
                     scaling[r] = (loraRate[t][r] / loraRate[0][r]) / (baseRate[t][r] / baseRate[0][r]);
                 }
                 double s = median(scaling);
-                System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %s | %s | %s | %s |%n", THREADS[t],
+                double threadSeconds = rounds * THREADS[t] * millis / 1000.0;
+                System.out.printf(Locale.ROOT, "| %d | %.0f | %.0f | %s | %s | %s | %s | %.2f / %.2f |%n", THREADS[t],
                         median(baseRate[t]), median(loraRate[t]), spread(ratio),
                         t == 0 ? "1 (reference)" : spread(scaling), t == 0 ? "–" : "≥ 0.95",
-                        t == 0 ? "–" : s >= 0.95 ? "yes" : "**no**");
+                        t == 0 ? "–" : s >= 0.95 ? "yes" : "**no**", baseWaited[t] / threadSeconds,
+                        loraWaited[t] / threadSeconds);
             }
         }
         System.exit(0);
@@ -92,6 +109,15 @@ public final class ServingThreads {
     }
 
     /** Forwards per second of {@code threads} threads, each with its own Predictor on {@code model}. */
+    /** Milliseconds the predictor threads of the case being measured were blocked or waiting. */
+    private static final LongAdder WAITED_MS = new LongAdder();
+    private static final ThreadMXBean THREADS_MX = ManagementFactory.getThreadMXBean();
+
+    private static long waitedMs() {
+        ThreadInfo info = THREADS_MX.getThreadInfo(Thread.currentThread().getId());
+        return Math.max(0, info.getWaitedTime()) + Math.max(0, info.getBlockedTime());
+    }
+
     private static double rate(Model model, int width, int threads, long millis) throws Exception {
         LongAdder done = new LongAdder();
         AtomicBoolean stop = new AtomicBoolean();
@@ -105,10 +131,12 @@ public final class ServingThreads {
                     NDArray x = Models.input(data, width);
                     predictor.predict(new NDList(x)).close();
                     start.await();
+                    long waited = waitedMs();
                     while (!stop.get()) {
                         predictor.predict(new NDList(x)).close();
                         done.increment();
                     }
+                    WAITED_MS.add(waitedMs() - waited);
                 } catch (Throwable e) {
                     errors.add(e);
                 }
