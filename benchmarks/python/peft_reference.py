@@ -25,6 +25,7 @@ Usage (the runner starts it with /usr/bin/python3, OMP_NUM_THREADS=N and OMP_WAI
       prints  PY_RESULT case=... threads=... p50_us=... samples=... mean_us=...
   peft_reference.py info --threads N      torch version, threads and the BLAS actually loaded: PY_INFO key=value ...
   peft_reference.py verify GOLDEN_DIR     compares against a_lora_dummy: PY_VERIFY ... ok=true|false
+  peft_reference.py gemm --threads 1       the W2 step's GEMMs alone (as io.peft4j.bench.GemmProbe on the JVM)
   peft_reference.py profile-w2-lora|profile-w2-full --threads 1 [--steps N]
                                           a W2 step's phases in CPU time (as io.peft4j.bench.TrainProfile)
 """
@@ -439,9 +440,42 @@ def verify(golden):
     return 0 if ok else 1
 
 
+def gemm(calls=200):
+    """The GEMMs of one W2 step alone, as io.peft4j.bench.GemmProbe times them on the JVM (same labels)."""
+    x = uniform(BATCH, WIDTH)
+    w = uniform(WIDTH, WIDTH)
+    bias = uniform(WIDTH)
+    a = uniform(RANK, WIDTH)
+    b = uniform(WIDTH, RANK)
+    h = uniform(BATCH, RANK)
+    linear = nn.functional.linear
+    ops = [
+        ("linear(x, W, b)   [64,1024]x[1024,1024]^T+b", lambda: linear(x, w, bias)),
+        ("g.matMul(W)       [64,1024]x[1024,1024]", lambda: x @ w),
+        ("gT.matMul(x)      [1024,64]x[64,1024] (dW)", lambda: x.t() @ x),
+        ("linear(x, A)      [64,1024]x[8,1024]^T", lambda: linear(x, a)),
+        ("linear(h, B)      [64,8]x[1024,8]^T", lambda: linear(h, b)),
+        ("g.matMul(B)       [64,1024]x[1024,8]", lambda: x @ b),
+        ("gT.matMul(x) dA   [8,64]x[64,1024]", lambda: h.t() @ x),
+        ("relu              [64,1024]", lambda: torch.relu(x)),
+    ]
+    with torch.no_grad():
+        for what, op in ops:
+            for _ in range(calls):
+                op()
+            samples = []
+            for _ in range(calls):
+                t0 = time.perf_counter_ns()
+                op()
+                samples.append(time.perf_counter_ns() - t0)
+            samples.sort()
+            print("GEMM %-46s %9.1f µs" % (what, samples[calls // 2] / 1e3))
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", choices=sorted(CASES) + ["info", "verify", "profile-w2-lora", "profile-w2-full"])
+    parser.add_argument("case", choices=sorted(CASES) + ["info", "verify", "gemm", "profile-w2-lora",
+                                                            "profile-w2-full"])
     parser.add_argument("golden", nargs="?", help="verify: the golden directory (holds a_lora_dummy/)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (inter-op: 1)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds")
@@ -458,6 +492,9 @@ def main(argv):
         return verify(args.golden)
     set_threads(args.threads)
     torch.manual_seed(SEED)
+    if args.case == "gemm":
+        gemm()
+        return 0
     if args.case.startswith("profile-"):
         profile(args.case[len("profile-"):], args.steps)
         return 0

@@ -19,6 +19,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.util.PairList;
 import io.peft4j.Peft;
 import io.peft4j.io.SafetensorsFile;
+import io.peft4j.io.TensorArrays;
 import io.peft4j.traced.TracedModel;
 
 import java.nio.file.Path;
@@ -190,7 +191,8 @@ public final class TracedTrainingCost {
         for (ai.djl.util.Pair<String, Block> child : mlp.getChildren()) {
             String name = child.getKey().substring(2);
             for (var p : child.getValue().getDirectParameters()) {
-                NDArray value = weights.get(name + "." + p.getKey()).toNDArray(p.getValue().getArray().getManager());
+                NDArray value = TensorArrays.toNDArray(weights.get(name + "." + p.getKey()),
+                        p.getValue().getArray().getManager());
                 p.getValue().getArray().set(value.toByteBuffer());
                 value.close();
             }

@@ -40,7 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       {@link RequestHooks#exitBatch} after, also when it throws;</li>
  *   <li>{@code backward(NDArray)} of every class implementing {@code GradientCollector}:
  *       {@link TrainingHooks#beforeBackward} may replace the loss, {@link TrainingHooks#afterBackward} runs before
- *       each return;</li>
+ *       each return; its constructors (after) and {@code close()} (before): {@link ModelHooks#collectorEvent};</li>
  *   <li>PyTorch's {@code PtModel.load(Path, String, Map)}: {@link ModelHooks#beforeModelLoad} may replace the
  *       options, {@link ModelHooks#modelLoaded} runs before each return (also of {@code load(InputStream,
  *       boolean)}).</li>
@@ -191,6 +191,12 @@ final class DjlWeaver implements ClassFileTransformer {
             }
             Type[] args = Type.getArgumentTypes(descriptor);
             if (collector) {
+                if ("<init>".equals(name)) {
+                    return new AtReturn(mv, "collectorEvent", "collector-opened");
+                }
+                if ("close".equals(name) && args.length == 0) {
+                    return new AtStart(mv, "collectorEvent", "collector-closing");
+                }
                 return "backward".equals(name) && args.length == 1 && args[0].getSort() == Type.OBJECT
                         ? new Backward(mv, args[0]) : mv;
             }

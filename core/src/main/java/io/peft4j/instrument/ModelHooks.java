@@ -3,6 +3,7 @@ package io.peft4j.instrument;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
+import io.peft4j.layer.WeightChanges;
 import io.peft4j.traced.TracedLoading;
 import io.peft4j.traced.TracedModel;
 import io.peft4j.traced.TracedModels;
@@ -159,9 +160,11 @@ public final class ModelHooks {
                 TrainingHooks.trainer(trainer, "closing");
                 break;
             case "trainer-before-step":
+                WeightChanges.beforeOptimizerStep();
                 TrainingHooks.trainer(trainer, "before-step");
                 return;
             case "trainer-step":
+                WeightChanges.optimizerStepped();
                 TrainingHooks.trainer(trainer, "step");
                 return;
             default:
@@ -175,6 +178,18 @@ public final class ModelHooks {
             trainingEnded(model);
         } else {
             modelInUse(model, event);
+        }
+    }
+
+    /**
+     * A {@code GradientCollector} was created ({@code collector-opened}) or is closing ({@code collector-closing}):
+     * caches of derived weights are off from then until the next optimizer step ({@link WeightChanges}). Never throws.
+     */
+    public static void collectorEvent(Object collector, String event) {
+        if ("collector-opened".equals(event)) {
+            WeightChanges.collectorOpened();
+        } else {
+            WeightChanges.collectorClosed();
         }
     }
 

@@ -13,6 +13,7 @@ public final class AdapterParameters {
         Parameter parameter = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT).build();
         parameter.setArray(array);
         array.setRequiresGradient(true);
+        WeightChanges.changed();
         return parameter;
     }
 }

@@ -132,6 +132,7 @@ public final class WeightUpdate {
         try {
             change.run();
         } finally {
+            WeightChanges.changed();
             if (grad) {
                 array.setRequiresGradient(true);
             }

@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
+import io.peft4j.layer.WeightChanges;
 import io.peft4j.layer.WeightUpdate;
 
 
@@ -23,6 +24,8 @@ public class LoraLinear extends LowRankFactors {
     private final float dropout;
     private final NDArray[] initialFactors;
     private volatile NDArray scaleTensor;
+    private volatile ScaledB scaledB;
+    private NDArray retired;
 
     /**
      * Creates the adapter and its initialised weights next to the base weight.
@@ -88,7 +91,15 @@ public class LoraLinear extends LowRankFactors {
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        NDArray hidden = Linear.linear(x, a).head().muli(scale(x));
+        NDArray scaledB = training ? null : scaledB(b);
+        NDArray hidden;
+        if (scaledB != null) {
+            // Inference: the scaling is folded into a cached copy of B, one op less per call.
+            hidden = Linear.linear(x, a).head();
+            b = scaledB;
+        } else {
+            hidden = Linear.linear(x, a).head().muli(scale(x));
+        }
         NDArray result;
         if (hidden.getShape().dimension() == 2) {
             // One fused addmm (output + hidden @ B^T) instead of a matmul, a temporary and an add.
@@ -119,12 +130,65 @@ public class LoraLinear extends LowRankFactors {
         return s;
     }
 
+    /**
+     * {@code scaling * b}, cached for inference while {@link WeightChanges#cacheable()}: made once per weight epoch
+     * from {@code b} (the value of B this forward uses) and reused while B's array and the epoch stay the same.
+     * {@code null} (compute with B and the scalar) while gradients may be recorded or an optimizer step is pending.
+     * Never a parameter: never saved, never trained. A replaced value is freed one replacement later, so that a
+     * forward on another thread that still holds it finishes first.
+     */
+    private NDArray scaledB(NDArray b) {
+        if (!WeightChanges.cacheable()) {
+            return null;
+        }
+        long epoch = WeightChanges.epoch();
+        ScaledB cached = scaledB;
+        if (cached != null && cached.source() == b && cached.epoch() == epoch) {
+            return cached.value();
+        }
+        synchronized (this) {
+            cached = scaledB;
+            if (cached != null && cached.source() == b && cached.epoch() == epoch) {
+                return cached.value();
+            }
+            NDArray value;
+            try (NDArray detached = b.stopGradient()) {
+                value = detached.mul((float) scaling());
+            }
+            NDScope.unregister(value);
+            retire(cached);
+            scaledB = new ScaledB(b, epoch, value);
+            return value;
+        }
+    }
+
+    /** The cached {@code scaling * B}, or {@code null} (for tests). */
+    NDArray cachedScaledB() {
+        ScaledB cached = scaledB;
+        return cached == null ? null : cached.value();
+    }
+
+    /** A cached {@code scaling * B}: made from array {@code source} in weight epoch {@code epoch}. */
+    private record ScaledB(NDArray source, long epoch, NDArray value) {}
+
+    /** Frees the value retired before {@code replaced}'s and keeps {@code replaced}'s until the next call. */
+    private synchronized void retire(ScaledB replaced) {
+        if (retired != null) {
+            retired.close();
+        }
+        retired = replaced == null ? null : replaced.value();
+    }
+
     @Override
     protected void scalingChanged() {
         NDArray old = scaleTensor;
         scaleTensor = null;
         if (old != null) {
             old.close();
+        }
+        synchronized (this) {
+            retire(scaledB);
+            scaledB = null;
         }
     }
 
@@ -156,6 +220,11 @@ public class LoraLinear extends LowRankFactors {
                     "adapter '" + adapterName() + "'");
             a0.close();
             b0.close();
+        }
+        synchronized (this) {
+            retire(scaledB);
+            retire(null);
+            scaledB = null;
         }
         super.close();
     }

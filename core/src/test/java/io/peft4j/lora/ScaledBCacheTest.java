@@ -1,0 +1,149 @@
+package io.peft4j.lora;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import io.peft4j.Peft;
+import io.peft4j.golden.DjlTestCase;
+import io.peft4j.golden.GoldenCase;
+import io.peft4j.layer.WeightChanges;
+import io.peft4j.layer.WeightUpdate;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * LoRA's inference forward folds the scaling into a cached {@code scaling * B} (one op less per call). The cache must
+ * follow every change of B or of the scaling (an optimizer step, a write as hot-swap and state loading make it, a new
+ * scaling), and must never stand in for B while gradients may be recorded.
+ */
+class ScaledBCacheTest extends DjlTestCase {
+
+    private static final float SCALING = 2f;
+
+    private Model model;
+    private SequentialBlock block;
+    private LoraLinear lora;
+    private NDArray x;
+
+    private void build() {
+        model = Model.newInstance("one-linear");
+        block = new SequentialBlock().add(Linear.builder().setUnits(8).build());
+        model.setBlock(block);
+        block.initialize(model.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new Shape(4, 16));
+        LoraConfig config = LoraConfig.builder().r(4).loraAlpha(8).targetModules(List.of("0"))
+                .initLoraWeights(InitLoraWeights.FALSE).build();
+        lora = (LoraLinear) Peft.injectAdapter(config, block).tunedModules().get("0").adapter("default");
+        Engine.getInstance().setRandomSeed(11);
+        x = manager.randomNormal(new Shape(4, 16));
+    }
+
+    /** The forward without gradients, as a Predictor runs it. */
+    private float[] infer() {
+        NDArray out = block.forward(new ParameterStore(manager, false), new NDList(x), false).head();
+        assertFalse(out.hasGradient(), "inference records no graph");
+        return out.toFloatArray();
+    }
+
+    /** {@code x W^T + b + scaling * (x A^T) B^T} from the arrays as they are now. */
+    private float[] expected(double scaling) {
+        Linear linear = (Linear) block.getChildren().valueAt(0);
+        NDArray w = linear.getDirectParameters().get("weight").getArray();
+        NDArray bias = linear.getDirectParameters().get("bias").getArray();
+        NDArray a = lora.loraA().getArray();
+        NDArray b = lora.loraB().getArray();
+        return x.matMul(w.transpose()).add(bias)
+                .add(x.matMul(a.transpose()).matMul(b.transpose()).mul((float) scaling)).toFloatArray();
+    }
+
+    private void trainOneStep() {
+        DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())
+                .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.1f)).build());
+        try (Trainer trainer = model.newTrainer(tc)) {
+            trainer.initialize(new Shape(4, 16));
+            try (GradientCollector gc = trainer.newGradientCollector()) {
+                NDArray loss = trainer.getLoss().evaluate(new NDList(x.get(":, 0:8")),
+                        trainer.forward(new NDList(x)));
+                gc.backward(loss);
+            }
+            assertFalse(WeightChanges.cacheable(), "nothing cached between the backward and the optimizer step");
+            trainer.step();
+        }
+    }
+
+    @Test
+    void inferenceFollowsTrainingStepsWritesAndScalingChanges() {
+        build();
+        try {
+            trainOneStep(); // a Trainer step ends any training window an earlier test left open
+            assertTrue(WeightChanges.cacheable());
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "first inference");
+            assertNotNull(lora.cachedScaledB(), "the inference forward cached scaling * B");
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "second inference, from the cache");
+
+            float[] bBefore = lora.loraB().getArray().toFloatArray();
+            trainOneStep();
+            assertFalse(Arrays.equals(bBefore, lora.loraB().getArray().toFloatArray()), "the step moved B");
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "after a training step");
+
+            // what hot-swap and set_peft_model_state_dict do to an existing B: overwrite its values in place
+            NDArray b = lora.loraB().getArray();
+            try (NDArray values = manager.randomUniform(-1f, 1f, b.getShape())) {
+                WeightUpdate.copyInto(b, values);
+            }
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "after B was overwritten in place");
+
+            lora.setScaling(0.5);
+            GoldenCase.assertClose(expected(0.5), infer(), 1e-5, "after a new scaling");
+        } finally {
+            model.close();
+        }
+    }
+
+    @Test
+    void gradientsReachBEvenThroughAnInferenceForwardUnderACollector() {
+        build();
+        try {
+            trainOneStep();
+            infer(); // the cache exists now
+            Parameter loraB = lora.loraB();
+            float[] gradient;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                assertFalse(WeightChanges.cacheable(), "no cache while a collector is open");
+                NDArray out = block.forward(new ParameterStore(manager, false), new NDList(x), false).head();
+                gc.backward(out.sum());
+                gradient = loraB.getArray().getGradient().toFloatArray();
+            }
+            // d sum(y) / dB = scaling * 1^T (x A^T), the same for every output row of B
+            float[] h = x.matMul(lora.loraA().getArray().transpose()).sum(new int[] {0}).mul(SCALING)
+                    .toFloatArray();
+            float[] want = new float[gradient.length];
+            for (int o = 0; o < 8; o++) {
+                System.arraycopy(h, 0, want, o * h.length, h.length);
+            }
+            GoldenCase.assertClose(want, gradient, 1e-4, "B's gradient (not a cached copy's)");
+            assertFalse(WeightChanges.cacheable(), "no cache until an optimizer step follows the gradients");
+            trainOneStep();
+            assertTrue(WeightChanges.cacheable(), "a Trainer step ends the training window");
+        } finally {
+            model.close();
+        }
+    }
+}
