@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Saving is atomic: a JVM saving an adapter over and over into one directory is killed with SIGKILL at random
- * moments, and after every kill the directory holds either nothing yet (first save unfinished) or one complete
+ * moments (each writer has completed one save before), and after every kill the directory holds one complete
  * adapter, the old or the new, byte for byte. {@code mvn verify} kills 3 times; the full run kills 50:
  * {@code mvn -B -pl core -am verify -Dtest=AtomicSaveKillTest -Dsurefire.failIfNoSpecifiedTests=false
  * -Dpeft4j.kills=50}.
@@ -52,10 +52,7 @@ class AtomicSaveKillTest {
                 writer.destroyForcibly();
                 assertTrue(writer.waitFor(60, TimeUnit.SECONDS), "the writer did not die");
                 assertEquals(137, writer.exitValue(), "killed by SIGKILL");
-                if (!Files.exists(target)) {
-                    assertEquals(0, complete, "the target vanished after kill " + kill + " (seed " + seed + ")");
-                    continue;
-                }
+                assertTrue(Files.exists(target), "the target vanished after kill " + kill + " (seed " + seed + ")");
                 complete++;
                 String when = "after kill " + kill + " at " + delayMicros + " us (seed " + seed + ")";
                 assertArrayEquals(bytes(dir.resolve("a/adapter_config.json")),
@@ -68,7 +65,6 @@ class AtomicSaveKillTest {
         }
         System.out.println("AtomicSaveKillTest: " + KILLS + " kills (seed " + seed + "), target complete after "
                 + complete);
-        assertTrue(complete >= KILLS - 1, "the target existed after only " + complete + " of " + KILLS + " kills");
         try (Stream<Path> files = Files.list(target)) {
             List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith("."))
                     .sorted().toList();

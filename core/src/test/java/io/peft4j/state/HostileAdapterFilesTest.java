@@ -143,8 +143,9 @@ class HostileAdapterFilesTest {
                 .getBytes(StandardCharsets.UTF_8), validWeights);
         PeftConfigException e = org.junit.jupiter.api.Assertions.assertThrows(PeftConfigException.class,
                 () -> Peft.loadAdapter(mlp, dir, "fuzz"));
-        assertEquals(dir.resolve(AdapterDirectory.CONFIG_FILE) + ": No `target_modules` passed but also no"
-                + " `target_parameters` found. Please check the values for these arguments.", e.getMessage());
+        assertEquals(dir.resolve(AdapterDirectory.CONFIG_FILE) + ": field \"target_modules\": Please specify"
+                + " `target_modules` or `target_parameters`in `peft_config` (target_modules is missing; PEFT fills it"
+                + " only for Transformers model types it knows, and DJL models have none)", e.getMessage());
     }
 
     /** Bug found by this fuzzing (in this change's own first fix): a target matching nothing lost its type. */
@@ -155,7 +156,12 @@ class HostileAdapterFilesTest {
         io.peft4j.match.TargetsNotFoundException e = org.junit.jupiter.api.Assertions.assertThrows(
                 io.peft4j.match.TargetsNotFoundException.class, () -> Peft.loadAdapter(mlp, dir, "fuzz"));
         assertEquals(dir.resolve(AdapterDirectory.CONFIG_FILE) + ": Target modules {'nosuch'} not found in the base"
-                + " model. Please check the target modules and try again.", e.getMessage());
+                + " model. Please check the target modules and try again. The model's module paths nearest to it:"
+                + " 'fc1', 'relu1', 'fc2', 'relu2', 'head' (5 of 5 leaf modules; every path: java -jar"
+                + " peft4j-agent.jar tree --help, jmx <pid> tree for a running JVM, or Peft.moduleTree(model)).",
+                e.getMessage());
+        assertEquals("Target modules {'nosuch'} not found in the base model. Please check the target modules and try"
+                + " again.", e.peftMessage());
     }
 
     /** Bug found by this fuzzing: an IA3 config's {@code layers_pattern} (no IA3 field) threw ClassCastException. */

@@ -17,8 +17,8 @@ import java.util.List;
 
 /**
  * The writing JVM of {@link AtomicSaveKillTest}: saves a LoRA adapter with fixed values to {@code DIR/a} and its
- * negation to {@code DIR/b}, prints {@code READY}, then saves the two states alternately to {@code DIR/target} until
- * it is killed.
+ * negation to {@code DIR/b}, saves one of them to {@code DIR/target}, prints {@code READY}, then saves the two states
+ * alternately to {@code DIR/target} until it is killed.
  */
 public final class SaveLoopMain {
 
@@ -45,9 +45,11 @@ public final class SaveLoopMain {
             Peft.saveAdapter(mlp, dir.resolve("a"));
             arrays.forEach(NDArray::negi);
             Peft.saveAdapter(mlp, dir.resolve("b"));
+            Path target = dir.resolve("target");
+            arrays.forEach(NDArray::negi);
+            Peft.saveAdapter(mlp, target); // one complete save first: every kill then finds a target to check
             System.out.println("READY");
             System.out.flush();
-            Path target = dir.resolve("target");
             while (true) {
                 arrays.forEach(NDArray::negi);
                 Peft.saveAdapter(mlp, target);
