@@ -17,9 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * The models of this JVM (an executor, or the driver in local mode): one per {@link ModelSource}, loaded by the first
  * task that needs it and kept for every later task and job; the concurrent tasks of an executor share it, each with
  * its own {@code Predictor} (per-thread adapter selections need no lock). Adapters are added on demand, once:
- * an adapter the model already has — injected by the peft4j agent ({@code -javaagent:peft4j-agent.jar=adapter.NAME=DIR}
- * or {@code adapterRoot=DIR,preload=all}) — is used as it is; any other is loaded from its {@link AdapterDirectories}
- * entry through the Java API, which installs peft4j's instrumentation in this JVM itself when no agent did.
+ * an adapter the model already has — injected by the peft4j agent
+ * ({@code -javaagent:peft4j-agent.jar=adapter.NAME=DIR} or {@code adapterRoot=DIR,preload=all}) — is used as it
+ * is; any other is loaded from its {@link AdapterDirectories} entry through the Java API, which installs peft4j's
+ * instrumentation in this JVM itself when no agent did.
  */
 public final class ExecutorModels {
 
@@ -58,7 +59,8 @@ public final class ExecutorModels {
         Entry entry = entry(source);
         synchronized (entry) {
             // The agent injects its adapters when the application creates a Predictor: look at them after that.
-            Predictor<RowBatchTranslator.Batch, float[][]> predictor = entry.model.newPredictor(new RowBatchTranslator());
+            Predictor<RowBatchTranslator.Batch, float[][]> predictor =
+                    entry.model.newPredictor(new RowBatchTranslator());
             if (!entry.seen) {
                 adapterNames(entry.model).forEach(n -> entry.origins.put(n, Origin.PRESENT));
                 entry.seen = true;

@@ -2,6 +2,7 @@ package io.peft4j.spark;
 
 import ai.djl.Model;
 import io.peft4j.Peft;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -60,10 +61,11 @@ class ExecutorAgentTest {
             StructType schema = new StructType().add("id", DataTypes.IntegerType, false)
                     .add("features", DataTypes.createArrayType(DataTypes.FloatType, false), false)
                     .add("adapter", DataTypes.StringType, true);
-            // The first attempt of partition 0 kills its executor JVM half-way (System.exit after 75 rows, two
-            // batches scored): Spark retries the partition on another executor, and the results are the same.
-            Dataset<Row> input = spark.createDataFrame(rows, schema).repartition(4)
-                    .mapPartitions(new DieOnFirstAttempt(75), Encoders.row(schema));
+            // Partition 0 kills its executor JVM half-way, once (after 75 rows, two batches scored): Spark retries
+            // the partition on another executor, and the results are the same. (No shuffle before it, so the lost
+            // executor takes no map output with it: the retry is of that one task.)
+            Dataset<Row> input = spark.createDataFrame(new JavaSparkContext(spark.sparkContext()).parallelize(rows, 4),
+                    schema).mapPartitions(new DieOnce(75, dir.resolve("died").toString()), Encoders.row(schema));
             AdapterScorer scorer = AdapterScorer.builder(source).featuresColumn("features").adapterColumn("adapter")
                     .batchSize(50).build();
             List<Row> scored = scorer.score(input).collectAsList();
@@ -101,6 +103,7 @@ class ExecutorAgentTest {
             }
             assertFalse(pids.contains(driverPid), "executors are separate JVMs: " + reports);
             assertTrue(reports.stream().anyMatch(r -> r.endsWith("{rotated=PRESENT, mirrored=PRESENT}")), "" + reports);
+            assertTrue(Files.exists(dir.resolve("died")), "an executor was killed half-way through partition 0");
         } finally {
             spark.stop();
             System.clearProperty("spark.test.home");
@@ -163,12 +166,14 @@ class ExecutorAgentTest {
         return home;
     }
 
-    /** Passes rows through; the first attempt of partition 0 ends its executor JVM after {@code rows} rows. */
-    record DieOnFirstAttempt(int rows) implements MapPartitionsFunction<Row, Row> {
+    /**
+     * Passes rows through; partition 0 ends its executor JVM after {@code rows} rows the first time only: whichever
+     * JVM creates {@code marker} first (the executors share this machine's file system) dies.
+     */
+    record DieOnce(int rows, String marker) implements MapPartitionsFunction<Row, Row> {
         @Override
         public Iterator<Row> call(Iterator<Row> input) {
-            org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
-            boolean die = task.partitionId() == 0 && task.attemptNumber() == 0;
+            boolean partitionZero = org.apache.spark.TaskContext.get().partitionId() == 0;
             return new Iterator<>() {
                 private int seen;
 
@@ -179,10 +184,19 @@ class ExecutorAgentTest {
 
                 @Override
                 public Row next() {
-                    if (die && ++seen > rows) {
+                    if (partitionZero && ++seen == rows + 1 && firstTime()) {
                         Runtime.getRuntime().halt(137);   // as the kernel's OOM killer would: no clean-up
                     }
                     return input.next();
+                }
+
+                private boolean firstTime() {
+                    try {
+                        Files.createFile(Path.of(marker));
+                        return true;
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
                 }
             };
         }

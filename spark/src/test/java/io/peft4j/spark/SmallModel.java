@@ -20,8 +20,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The test model: {@code 0} Linear(16 -> 32), {@code 1} ReLU, {@code 2} Linear(32 -> 4), saved as {@code small-*.params}
- * in {@code dir}; two LoRA adapters with random (non-zero) weights on both Linears, saved as PEFT directories.
+ * The test model: {@code 0} Linear(16 -> 32), {@code 1} ReLU, {@code 2} Linear(32 -> 4), saved as
+ * {@code small-*.params} in {@code dir}; two LoRA adapters with random (non-zero) weights on both Linears, saved
+ * as PEFT directories.
  */
 record SmallModel(String dir) implements ModelSource {
 

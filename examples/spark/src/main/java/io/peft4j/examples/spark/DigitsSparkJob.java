@@ -34,8 +34,8 @@ import static org.apache.spark.sql.functions.when;
  * mirrored) with the base model and with each adapter, all in one adapter column, so every batch mixes adapters —
  * and writes the accuracy of each (adapter, domain) pair as a table ({@code OUT/accuracy.md}, also printed) and a
  * Parquet file ({@code OUT/accuracy.parquet}), and checks that each adapter beats the base model in its own domain
- * (exit status 3 if not). {@code --bench} instead times 1 against 2 partitions in paired,
- * alternating rounds. examples/spark-demo.sh runs it; any {@code spark-submit} can too (README, "Running on a cluster").
+ * (exit status 3 if not). {@code --bench} instead times 1 against 2 partitions in paired, alternating rounds.
+ * examples/spark-demo.sh runs it; any {@code spark-submit} can too (README, "Running on a cluster").
  */
 public final class DigitsSparkJob {
 
@@ -157,7 +157,7 @@ public final class DigitsSparkJob {
         return checks(result);
     }
 
-    /** Each adapter named after a domain must beat the base model there; returns false (and says so) if one does not. */
+    /** Each adapter named after a domain must beat the base model there; false (and says so) if one does not. */
     static boolean checks(List<Row> table) {
         Map<String, Double> accuracy = new LinkedHashMap<>();
         for (Row r : table) {

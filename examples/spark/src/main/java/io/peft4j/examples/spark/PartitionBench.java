@@ -52,7 +52,8 @@ final class PartitionBench {
                 : (ratios.get(ratios.size() / 2 - 1) + ratios.get(ratios.size() / 2)) / 2;
         System.out.printf(Locale.ROOT, "median speed-up of 2 partitions over 1: %.2f (%d rounds; load average %s)%n",
                 median, rounds, loadAverage());
-        System.out.printf(Locale.ROOT, "this JVM (driver and executor in local mode): resident %s MB, heap used %d MB%n",
+        System.out.printf(Locale.ROOT, "this JVM (driver and executor in local mode): resident %s MB,"
+                + " heap used %d MB%n",
                 residentMb(), (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20);
     }
 
