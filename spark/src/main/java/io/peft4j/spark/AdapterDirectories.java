@@ -1,40 +1,50 @@
 package io.peft4j.spark;
 
 import org.apache.spark.SparkContext;
-import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 
+import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * Where executors find the adapter directories (PEFT's layout: {@code adapter_config.json} and
  * {@code adapter_model.safetensors}) named by the adapter column. Either a path every executor can read
- * ({@link #shared}), or a directory the driver ships to every executor with Spark's own file distribution
- * ({@link #ship}: {@code SparkContext.addFile(dir, recursive = true)}, found on the executor with
- * {@code SparkFiles.get}). Adapters are read-only: a retried task reads the same files and gets the same results.
+ * ({@link #shared}), or directories of the driver that Spark delivers to every executor ({@link #ship}: the files
+ * travel as one broadcast variable and are written to a temporary directory of each executor, once).
+ * Adapters are read-only: a retried task reads the same files and gets the same results.
  */
 public final class AdapterDirectories implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
-    /** Adapter name to a path (shared) or to the name of a shipped directory (its last path element). */
-    private final LinkedHashMap<String, String> locations;
-    private final boolean shipped;
+    /** Shipped adapters of this JVM, written once each: broadcast id and adapter name to its directory. */
+    private static final Map<String, Path> WRITTEN = new ConcurrentHashMap<>();
 
-    private AdapterDirectories(Map<String, String> locations, boolean shipped) {
+    /** Adapter name to its path (shared), or to nothing (shipped). */
+    private final LinkedHashMap<String, String> locations;
+    /** Adapter name to its files (file name to bytes); null for shared directories. */
+    private final Broadcast<HashMap<String, HashMap<String, byte[]>>> files;
+
+    private AdapterDirectories(Map<String, String> locations,
+            Broadcast<HashMap<String, HashMap<String, byte[]>>> files) {
         this.locations = new LinkedHashMap<>(locations);
-        this.shipped = shipped;
+        this.files = files;
     }
 
     /** No adapter directories: rows run with the adapters the model already has (for example the agent's). */
     public static AdapterDirectories none() {
-        return new AdapterDirectories(Map.of(), false);
+        return new AdapterDirectories(Map.of(), null);
     }
 
     /**
@@ -46,37 +56,43 @@ public final class AdapterDirectories implements Serializable {
     public static AdapterDirectories shared(Map<String, Path> dirs) {
         LinkedHashMap<String, String> locations = new LinkedHashMap<>();
         dirs.forEach((name, dir) -> locations.put(checkName(name), dir.toAbsolutePath().toString()));
-        return new AdapterDirectories(locations, false);
+        return new AdapterDirectories(locations, null);
     }
 
     /**
-     * Ships local adapter directories of the driver to every executor ({@code SparkContext.addFile} with
-     * {@code recursive = true}; the files are fetched once per executor, before its first task).
+     * Ships adapter directories of the driver to every executor: their files (adapters are small: kilobytes to a few
+     * hundred megabytes) go out as one Spark broadcast variable, fetched once per executor, and the first task that
+     * needs an adapter writes it to a temporary directory of its executor. (Spark's {@code addFile} refuses local
+     * directories outside local mode.) For adapters too large to broadcast, use {@link #shared}.
      *
      * @param context the application's Spark context
-     * @param dirs adapter name to a directory on the driver; the last path elements must differ (Spark keeps shipped
-     *     files by that name)
-     * @return the directories, resolved on each executor with {@code SparkFiles.get}
-     * @throws IllegalArgumentException naming the directory if one is not an adapter directory, or two share a name
+     * @param dirs adapter name to a directory on the driver
+     * @return the directories
+     * @throws IllegalArgumentException naming the adapter if a directory is not an adapter directory
+     * @throws UncheckedIOException naming the adapter if its files cannot be read
      */
     public static AdapterDirectories ship(SparkContext context, Map<String, Path> dirs) {
         LinkedHashMap<String, String> locations = new LinkedHashMap<>();
-        Set<String> fileNames = new HashSet<>();
+        HashMap<String, HashMap<String, byte[]>> contents = new HashMap<>();
         for (Map.Entry<String, Path> e : dirs.entrySet()) {
+            String name = checkName(e.getKey());
             Path dir = e.getValue().toAbsolutePath().normalize();
             if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
-                throw new IllegalArgumentException("adapter '" + e.getKey() + "': " + dir
+                throw new IllegalArgumentException("adapter '" + name + "': " + dir
                         + " is not an adapter directory (no adapter_config.json)");
             }
-            String fileName = dir.getFileName().toString();
-            if (!fileNames.add(fileName)) {
-                throw new IllegalArgumentException("adapter '" + e.getKey() + "': another shipped directory is also"
-                        + " named '" + fileName + "'; Spark keeps shipped files by their last path element");
+            HashMap<String, byte[]> files = new HashMap<>();
+            try (Stream<Path> list = Files.list(dir)) {   // PEFT's layout is flat
+                for (Path file : list.filter(Files::isRegularFile).toList()) {
+                    files.put(file.getFileName().toString(), Files.readAllBytes(file));
+                }
+            } catch (IOException x) {
+                throw new UncheckedIOException("adapter '" + name + "': cannot read " + dir, x);
             }
-            context.addFile(dir.toUri().toString(), true);
-            locations.put(checkName(e.getKey()), fileName);
+            contents.put(name, files);
+            locations.put(name, dir.toString());
         }
-        return new AdapterDirectories(locations, true);
+        return new AdapterDirectories(locations, JavaSparkContext.fromSparkContext(context).broadcast(contents));
     }
 
     private static String checkName(String name) {
@@ -92,7 +108,8 @@ public final class AdapterDirectories implements Serializable {
     }
 
     /**
-     * The directory of adapter {@code name} in this JVM (on an executor, where Spark fetched it).
+     * The directory of adapter {@code name} in this JVM: the shared path, or where this executor wrote the shipped
+     * files.
      *
      * @param name an adapter name from {@link #names()}
      * @return its directory
@@ -102,11 +119,24 @@ public final class AdapterDirectories implements Serializable {
         if (location == null) {
             throw new IllegalArgumentException("no adapter directory named '" + name + "' (known: " + names() + ")");
         }
-        return shipped ? Path.of(SparkFiles.get(location)) : Path.of(location);
+        if (files == null) {
+            return Path.of(location);
+        }
+        return WRITTEN.computeIfAbsent(files.id() + "/" + name, key -> {
+            try {
+                Path dir = Files.createTempDirectory("peft4j-adapter-");
+                for (Map.Entry<String, byte[]> f : files.value().get(name).entrySet()) {
+                    Files.write(dir.resolve(f.getKey()), f.getValue());
+                }
+                return dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException("adapter '" + name + "': cannot write the shipped files", e);
+            }
+        });
     }
 
     @Override
     public String toString() {
-        return (shipped ? "shipped " : "shared ") + locations;
+        return (files == null ? "shared " : "shipped ") + locations;
     }
 }

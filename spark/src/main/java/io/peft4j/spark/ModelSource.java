@@ -10,7 +10,7 @@ import java.io.Serializable;
  *
  * <p>Sources are compared with {@code equals}: one model per executor JVM for each distinct source. Make them records
  * (or give them value equality), holding only what is needed to load the model: a path every executor can read
- * (a shared file system, or one shipped with {@code SparkContext.addFile} and found with {@code SparkFiles.get}) and
+ * (a shared file system, or one every node has, for example in the executor image) and
  * the architecture's settings.
  *
  * <pre>{@code

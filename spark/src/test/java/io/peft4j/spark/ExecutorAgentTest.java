@@ -33,10 +33,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The agent on the executors, as on a cluster: Spark's {@code local-cluster[2,1,1024]} mode starts a standalone master
  * and two workers in this JVM, and each worker forks a separate executor JVM with
- * {@code spark.executor.extraJavaOptions=-javaagent:peft4j-agent.jar=adapter.rotated=DIR,adapter.mirrored=DIR}. The
- * scorer is given no adapter directories: rows can only run with their adapters if the agent injected them in the
- * executor. Spark's launcher finds its jars under a Spark home; the Maven-resolved jars of this test's class path are
- * linked into one ({@code SPARK_HOME/jars}), as a Spark distribution lays them out.
+ * {@code spark.executor.extraJavaOptions=-javaagent:peft4j-agent.jar=adapter.rotated=DIR}. The scorer is given
+ * only the other adapter ('mirrored', shipped with {@code AdapterDirectories.ship}): rows naming 'rotated' can only
+ * run with it because the agent injected it in the executor. Spark's launcher finds its jars under a Spark home; the
+ * Maven-resolved jars of this test's class path are linked into one ({@code SPARK_HOME/jars}), as a Spark distribution
+ * lays them out.
  */
 class ExecutorAgentTest {
 
@@ -48,7 +49,9 @@ class ExecutorAgentTest {
         SmallModel source = SmallModel.write(dir);
         Path agentJar = Path.of(System.getProperty("peft4j.agent.jar")).toAbsolutePath();
         assertTrue(Files.isRegularFile(agentJar), agentJar + " (build the agent module first)");
-        String agentArgs = "adapter.rotated=" + dir.resolve("rotated") + ",adapter.mirrored=" + dir.resolve("mirrored");
+        // The agent injects 'rotated'; 'mirrored' travels as a broadcast variable and the scorer loads it on each
+        // executor from where it wrote the files.
+        String agentArgs = "adapter.rotated=" + dir.resolve("rotated");
 
         SparkSession spark = startCluster(agentJar, agentArgs);
         try {
@@ -66,8 +69,10 @@ class ExecutorAgentTest {
             // executor takes no map output with it: the retry is of that one task.)
             Dataset<Row> input = spark.createDataFrame(new JavaSparkContext(spark.sparkContext()).parallelize(rows, 4),
                     schema).mapPartitions(new DieOnce(75, dir.resolve("died").toString()), Encoders.row(schema));
+            AdapterDirectories shipped =
+                    AdapterDirectories.ship(spark.sparkContext(), Map.of("mirrored", dir.resolve("mirrored")));
             AdapterScorer scorer = AdapterScorer.builder(source).featuresColumn("features").adapterColumn("adapter")
-                    .batchSize(50).build();
+                    .adapters(shipped).batchSize(50).build();
             List<Row> scored = scorer.score(input).collectAsList();
             assertEquals(rows.size(), scored.size());
             assertEquals(rows.size(), scored.stream().map(r -> r.getInt(0)).distinct().count(), "each row once");
@@ -93,16 +98,16 @@ class ExecutorAgentTest {
                 String[] parts = report.split("\\|", -1);
                 pids.add(parts[0]);
                 assertTrue(parts[1].startsWith("-javaagent:" + agentJar + "="), report);
-                // Every executor that scored rows got both adapters from the agent (whose MXBean it registered when
-                // the model was first used), none from the scorer. The executor started to replace the killed one
-                // may have scored nothing: no model, no adapters.
+                // Every executor that scored rows got 'rotated' from the agent (whose MXBean it registered when the
+                // model was first used) and loaded the shipped 'mirrored' itself. The executor started to replace
+                // the killed one may have scored nothing: no model, no adapters.
                 if (!parts[3].equals("{}")) {
-                    assertEquals("{rotated=PRESENT, mirrored=PRESENT}", parts[3], report);
+                    assertEquals("{rotated=PRESENT, mirrored=LOADED}", parts[3], report);
                     assertEquals("true", parts[2], "the agent's MXBean is registered in the executor: " + report);
                 }
             }
             assertFalse(pids.contains(driverPid), "executors are separate JVMs: " + reports);
-            assertTrue(reports.stream().anyMatch(r -> r.endsWith("{rotated=PRESENT, mirrored=PRESENT}")), "" + reports);
+            assertTrue(reports.stream().anyMatch(r -> r.endsWith("{rotated=PRESENT, mirrored=LOADED}")), "" + reports);
             assertTrue(Files.exists(dir.resolve("died")), "an executor was killed half-way through partition 0");
         } finally {
             spark.stop();

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A Spark {@code local[2]} session (the executor is this JVM, without the agent: the Java API fallback) scores a few
  * thousand rows whose adapter column mixes two adapters and the base model; every row equals the same row scored alone
- * in a single JVM with its adapter. The adapter directories travel through {@code SparkContext.addFile}.
+ * in a single JVM with its adapter. The adapter directories travel with {@code AdapterDirectories.ship}.
  */
 class LocalScoringTest {
 
