@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 class SourceWidthTest {
 
     private static final int WIDTH = 120;
-    private static final List<String> MODULES = List.of("core", "agent", "test-models", "integration-tests");
+    private static final List<String> MODULES =
+            List.of("core", "agent", "test-models", "integration-tests", "spark", "examples/spark");
 
     @Test
     void noJavaLineIsWiderThan120Characters() throws IOException {
