@@ -337,7 +337,7 @@ final class AdapterInjection {
 
     /**
      * PEFT's {@code print_trainable_parameters} line over the whole model, every adapter included: {@code
-     * "trainable params: 6,656 || all params: 91,658 || trainable%: 7.2617"}, where all params are the base
+     * "trainable params: 6,656 || all params: 91,658 || trainable%: 7.2618"}, where all params are the base
      * model's and every adapter's, and the trainable ones those that require a gradient now (the active adapters,
      * and base parameters an adapter trains such as LoRA's {@code bias}).
      */

@@ -45,7 +45,7 @@ public record ParameterCount(long trainable, long total) {
     }
 
     /**
-     * For example {@code 6,656 of 91,658 (7.2617%)}: the share with the four decimals of PEFT's
+     * For example {@code 6,656 of 91,658 (7.2618%)}: the share with the four decimals of PEFT's
      * {@code print_trainable_parameters}, which the agent logs in the same terms.
      */
     @Override
