@@ -35,6 +35,8 @@ final class App implements AutoCloseable {
     private final List<String> command;
     private final Writer stdin;
     private boolean ended;
+    /** Where {@link #step} looks for the next output line (the test thread's). */
+    private int stepped;
 
     private App(String name, List<String> command, Map<String, String> env, Path dir) throws IOException {
         this.name = name;
@@ -141,6 +143,17 @@ final class App implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write to " + name + "\n" + describe(), e);
         }
+    }
+
+    /**
+     * Sends {@code run} to an application started with {@code --step} (ServeApp) and returns the values of the next
+     * output line it prints after the previous step's.
+     */
+    float[] step() {
+        send("run");
+        int i = await(stepped, Tensors::isOut, "an output line");
+        stepped = i + 1;
+        return Tensors.parse(lines().get(i)).values();
     }
 
     /** Sends {@code stop} and waits for the exit status. */

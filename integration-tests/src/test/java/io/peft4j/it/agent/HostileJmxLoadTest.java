@@ -31,7 +31,6 @@ class HostileJmxLoadTest {
     private Path root;
     private App app;
     private Jmx jmx;
-    private int seen;
 
     @BeforeAll
     void start() throws IOException {
@@ -53,19 +52,12 @@ class HostileJmxLoadTest {
         }
     }
 
-    private float[] run() {
-        app.send("run");
-        int i = app.await(seen, Tensors::isOut, "an output line");
-        seen = i + 1;
-        return Tensors.parse(app.lines().get(i)).values();
-    }
-
     @Test
     void everyMutantIsLoadedOrRefusedNamingItsDirectoryAndTheModelServesAsBefore() throws IOException {
         int count = Integer.getInteger("peft4j.jmxMutants", 20);
         byte[] weights = Files.readAllBytes(VALID.resolve("adapter_model.safetensors"));
         String config = Files.readString(VALID.resolve("adapter_config.json"));
-        float[] before = run();
+        float[] before = app.step();
         float[] expected = Tensors.values(CASE.resolve("expected_output_default.safetensors"), "output");
         assertTrue(Tensors.close(before, expected, 1e-5), "serving PEFT's output for the default adapter");
         Iterator<UnaryOperator<byte[]>> weightMutants = AdapterMutants.safetensors().sampleStream().iterator();
@@ -88,7 +80,7 @@ class HostileJmxLoadTest {
                 assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
                 refused++;
             }
-            float[] after = run();
+            float[] after = app.step();
             assertTrue(java.util.Arrays.equals(before, after), () -> "after mutant " + name + " the model serves "
                     + "another output\n" + app.describe());
         }

@@ -49,7 +49,6 @@ class JmxOperationsTest {
     private Path dumps;
     private App app;
     private Jmx jmx;
-    private int seen;
 
     @BeforeAll
     void start() throws IOException {
@@ -80,20 +79,12 @@ class JmxOperationsTest {
         }
     }
 
-    /** Runs one batch and returns its output. */
-    private float[] run() {
-        app.send("run");
-        int i = app.await(seen, Tensors::isOut, "an output line");
-        seen = i + 1;
-        return Tensors.parse(app.lines().get(i)).values();
-    }
-
     private static float[] expected(String name) {
         return Tensors.values(CASE.resolve("expected_output_" + name + ".safetensors"), "output");
     }
 
     private void assertOutput(String expectedName, String after) {
-        float[] actual = run();
+        float[] actual = app.step();
         float[] expected = expected(expectedName);
         assertTrue(Tensors.close(actual, expected, 1e-5), () -> "after " + after + " the output is not "
                 + expectedName + " (max diff " + Tensors.maxAbsDiff(actual, expected) + ")\n" + app.describe());
@@ -319,7 +310,7 @@ class JmxOperationsTest {
         List<CompositeData> before = jmx.rows("InjectedModules");
         String loaded = jmx.invoke("load", "default");
         assertTrue(loaded.contains("(hot-swapped in place on [Mlp#1])"), loaded);
-        float[] actual = run();
+        float[] actual = app.step();
         float[] expected = Tensors.values(Env.goldenCase("w1_weighted_ties").resolve(
                 "expected_output_b.safetensors"), "output");
         assertTrue(Tensors.close(actual, expected, 1e-5), () -> "after the hot swap the output is not w1's b (max "
@@ -340,7 +331,7 @@ class JmxOperationsTest {
         jmx.invoke("combine", "svd", "wa+wb", "1,1", "svd", "svd_rank=6,svd_clamp=0.9");
         for (String[] c : new String[][] {{"ties", "w1_weighted_ties"}, {"svd", "w5_weighted_svd_clamp"}}) {
             jmx.invoke("activate", c[0]);
-            float[] actual = run();
+            float[] actual = app.step();
             float[] expected = Tensors.values(Env.goldenCase(c[1]).resolve("expected_output.safetensors"), "output");
             assertTrue(Tensors.close(actual, expected, 1e-5), () -> c[1] + " through JMX combine: max diff "
                     + Tensors.maxAbsDiff(actual, expected) + "\n" + app.describe());
