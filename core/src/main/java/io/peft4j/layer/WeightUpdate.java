@@ -26,10 +26,7 @@ public final class WeightUpdate {
             NDArray d = delta.get().toType(weight.getDataType(), false);
             if (safe) {
                 NDArray sum = weight.add(d);
-                if (!sum.isInfinite().logicalOr(sum.isNaN()).none().getBoolean()) {
-                    throw new IllegalStateException(
-                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
-                }
+                requireFinite(sum, what);
             }
             withoutGradient(weight, () -> weight.addi(d));
         }
@@ -43,10 +40,7 @@ public final class WeightUpdate {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray sum = weight.add(delta.get().toType(weight.getDataType(), false));
-            if (!sum.isInfinite().logicalOr(sum.isNaN()).none().getBoolean()) {
-                throw new IllegalStateException(
-                        "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
-            }
+            requireFinite(sum, what);
         }
     }
 
@@ -60,10 +54,7 @@ public final class WeightUpdate {
             NDArray f = factor.get().toType(weight.getDataType(), false);
             if (safe) {
                 NDArray product = weight.mul(f);
-                if (!product.isInfinite().logicalOr(product.isNaN()).none().getBoolean()) {
-                    throw new IllegalStateException(
-                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
-                }
+                requireFinite(product, what);
             }
             withoutGradient(weight, () -> weight.muli(f));
         }
@@ -81,12 +72,25 @@ public final class WeightUpdate {
             NDArray f = factor.apply(d);
             if (safe) {
                 NDArray result = weight.add(d).mul(f);
-                if (!result.isInfinite().logicalOr(result.isNaN()).none().getBoolean()) {
-                    throw new IllegalStateException(
-                            "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
-                }
+                requireFinite(result, what);
             }
             withoutGradient(weight, () -> weight.addi(d).muli(f));
+        }
+    }
+
+    /** Whether every element of {@code array} is finite (no NaN, no infinity). */
+    public static boolean finite(NDArray array) {
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            return array.isInfinite().logicalOr(array.isNaN()).none().getBoolean();
+        }
+    }
+
+    /** The refusal of a safe merge whose result {@code merged} holds NaN or Inf. */
+    private static void requireFinite(NDArray merged, String what) {
+        if (!finite(merged)) {
+            throw new IllegalStateException(
+                    "merging " + what + " would produce NaN or Inf in the base weights; nothing was merged");
         }
     }
 

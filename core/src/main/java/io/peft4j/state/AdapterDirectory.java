@@ -13,6 +13,7 @@ import io.peft4j.io.TensorEntry;
 import io.peft4j.io.SafetensorsWriter;
 import io.peft4j.io.TensorArrays;
 import io.peft4j.io.TensorData;
+import io.peft4j.layer.WeightUpdate;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.ModelAdapters;
 
@@ -132,7 +133,7 @@ public final class AdapterDirectory {
                 tensor.dtype() == SafetensorsDType.BF16 || allFloat32 ? tensor.toFloat32() : tensor, manager)));
         for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
             NDArray a = e.getValue();
-            if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
+            if (a.getDataType().isFloating() && !WeightUpdate.finite(a)) {
                 throw new AdapterFileException(file, "tensor '" + e.getKey()
                         + "' holds NaN or infinite values; the adapter is refused", null);
             }

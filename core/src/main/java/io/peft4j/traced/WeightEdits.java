@@ -61,7 +61,7 @@ public final class WeightEdits {
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray value = newValue.apply(live);
-            if (!finite(value)) {
+            if (!WeightUpdate.finite(value)) {
                 throw new IllegalStateException("merging " + what + " would produce NaN or Inf in the base weights;"
                         + " nothing was merged");
             }
@@ -108,11 +108,4 @@ public final class WeightEdits {
         }
     }
 
-    /** Whether every element of {@code array} is finite. */
-    public static boolean finite(NDArray array) {
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            return array.isInfinite().logicalOr(array.isNaN()).none().getBoolean();
-        }
-    }
 }
