@@ -24,7 +24,7 @@ public class LoraLinear extends LowRankFactors {
     private final float dropout;
     private final NDArray[] initialFactors;
     private volatile NDArray scaleTensor;
-    private volatile ScaledB scaledB;
+    private volatile Folded folded;
     private NDArray retired;
 
     /**
@@ -91,27 +91,31 @@ public class LoraLinear extends LowRankFactors {
         NDArray a = store.getValue(loraA(), device, training);
         NDArray b = store.getValue(loraB(), device, training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        NDArray scaledB = training ? null : scaledB(b);
-        NDArray hidden;
-        if (scaledB != null) {
-            // Inference: the scaling is folded into a cached copy of B, one op less per call.
-            hidden = Linear.linear(x, a).head();
-            b = scaledB;
-        } else {
-            hidden = Linear.linear(x, a).head().muli(scale(x));
-        }
+        Folded cache = training ? null : folded(a, b);
         NDArray result;
-        if (hidden.getShape().dimension() == 2) {
-            // One fused addmm (output + hidden @ B^T) instead of a matmul, a temporary and an add.
-            result = Linear.linear(hidden, b, output).head();
+        if (cache != null && cache.dense()) {
+            // Inference on a layer where the dense delta is no more arithmetic than the factors: one product.
+            result = addProduct(x, cache.value(), output);
+        } else if (cache != null) {
+            // Inference: the scaling is folded into a cached copy of B, one op less per call.
+            result = addProduct(Linear.linear(x, a).head(), cache.value(), output);
         } else {
-            result = output.addi(Linear.linear(hidden, b).head());
+            result = addProduct(Linear.linear(x, a).head().muli(scale(x)), b, output);
         }
         if (loraBBias() != null) {
             // lora_bias: lora_B(h) * scaling adds lora_B.bias * scaling
             result = result.add(store.getValue(loraBBias(), device, training).mul(scale(x)));
         }
         return result;
+    }
+
+    /** {@code output + input @ weight^T}. */
+    private static NDArray addProduct(NDArray input, NDArray weight, NDArray output) {
+        if (input.getShape().dimension() == 2) {
+            // One fused addmm (output + input @ weight^T) instead of a matmul, a temporary and an add.
+            return Linear.linear(input, weight, output).head();
+        }
+        return output.addi(Linear.linear(input, weight).head());
     }
 
     /**
@@ -131,48 +135,74 @@ public class LoraLinear extends LowRankFactors {
     }
 
     /**
-     * {@code scaling * b}, cached for inference while {@link WeightChanges#cacheable()}: made once per weight epoch
-     * from {@code b} (the value of B this forward uses) and reused while B's array and the epoch stay the same.
-     * {@code null} (compute with B and the scalar) while gradients may be recorded or an optimizer step is pending.
-     * Never a parameter: never saved, never trained. A replaced value is freed one replacement later, so that a
-     * forward on another thread that still holds it finishes first.
+     * The adapter folded for inference, cached while {@link WeightChanges#cacheable()}: {@code scaling * B}, or, on a
+     * layer where the dense delta {@code scaling * B @ A} ({@code out x in}) is no more arithmetic per input row than
+     * the two factors ({@code out * in <= r * (in + out)}, e.g. PEFT's DummyModel's {@code Linear(10, 10)} at r = 64),
+     * that delta: one product per call instead of two. The same sum in exact arithmetic; in float the products are
+     * rounded in another order (differences of ~1e-7 relative, as between a merged and an unmerged adapter). Made
+     * once per weight epoch from {@code a} and {@code b} (the values this forward uses) and reused while both arrays
+     * and the epoch stay the same. {@code null} (compute with A, B and the scalar) while gradients may be recorded or
+     * an optimizer step is pending. Never a parameter: never saved, never trained. A replaced value is freed one
+     * replacement later, so that a forward on another thread that still holds it finishes first.
      */
-    private NDArray scaledB(NDArray b) {
+    private Folded folded(NDArray a, NDArray b) {
         if (!WeightChanges.cacheable()) {
             return null;
         }
         long epoch = WeightChanges.epoch();
-        ScaledB cached = scaledB;
-        if (cached != null && cached.source() == b && cached.epoch() == epoch) {
-            return cached.value();
+        Folded cached = folded;
+        if (cached != null && cached.isFor(a, b, epoch)) {
+            return cached;
         }
         synchronized (this) {
-            cached = scaledB;
-            if (cached != null && cached.source() == b && cached.epoch() == epoch) {
-                return cached.value();
+            cached = folded;
+            if (cached != null && cached.isFor(a, b, epoch)) {
+                return cached;
             }
+            Shape shape = a.getShape();
+            long in = shape.get(1);
+            long out = b.getShape().get(0);
+            boolean dense = out * in <= shape.get(0) * (in + out);
             NDArray value;
-            try (NDArray detached = b.stopGradient()) {
-                value = detached.mul((float) scaling());
+            try (NDArray detachedB = b.stopGradient()) {
+                value = detachedB.mul((float) scaling());
+            }
+            if (dense) {
+                try (NDArray detachedA = a.stopGradient(); NDArray scaledB = value) {
+                    value = scaledB.matMul(detachedA);
+                }
             }
             NDScope.unregister(value);
             retire(cached);
-            scaledB = new ScaledB(b, epoch, value);
-            return value;
+            folded = new Folded(a, b, epoch, dense, value);
+            return folded;
         }
     }
 
-    /** The cached {@code scaling * B}, or {@code null} (for tests). */
-    NDArray cachedScaledB() {
-        ScaledB cached = scaledB;
+    /** The cached folded adapter ({@code scaling * B}, or the dense delta), or {@code null} (for tests). */
+    NDArray cachedFolded() {
+        Folded cached = folded;
         return cached == null ? null : cached.value();
     }
 
-    /** A cached {@code scaling * B}: made from array {@code source} in weight epoch {@code epoch}. */
-    private record ScaledB(NDArray source, long epoch, NDArray value) {}
+    /** Whether the cached folded adapter is the dense delta (for tests). */
+    boolean foldedDense() {
+        Folded cached = folded;
+        return cached != null && cached.dense();
+    }
+
+    /**
+     * A cached folded adapter, made from arrays {@code a} and {@code b} in weight epoch {@code epoch}: the dense delta
+     * {@code scaling * B @ A} when {@code dense}, else {@code scaling * B}.
+     */
+    private record Folded(NDArray a, NDArray b, long epoch, boolean dense, NDArray value) {
+        boolean isFor(NDArray currentA, NDArray currentB, long currentEpoch) {
+            return a == currentA && b == currentB && epoch == currentEpoch;
+        }
+    }
 
     /** Frees the value retired before {@code replaced}'s and keeps {@code replaced}'s until the next call. */
-    private synchronized void retire(ScaledB replaced) {
+    private synchronized void retire(Folded replaced) {
         if (retired != null) {
             retired.close();
         }
@@ -187,8 +217,8 @@ public class LoraLinear extends LowRankFactors {
             old.close();
         }
         synchronized (this) {
-            retire(scaledB);
-            scaledB = null;
+            retire(folded);
+            folded = null;
         }
     }
 
@@ -222,9 +252,9 @@ public class LoraLinear extends LowRankFactors {
             b0.close();
         }
         synchronized (this) {
-            retire(scaledB);
+            retire(folded);
             retire(null);
-            scaledB = null;
+            folded = null;
         }
         super.close();
     }

@@ -20,21 +20,25 @@ import io.peft4j.golden.DjlTestCase;
 import io.peft4j.golden.GoldenCase;
 import io.peft4j.layer.WeightChanges;
 import io.peft4j.layer.WeightUpdate;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * LoRA's inference forward folds the scaling into a cached {@code scaling * B} (one op less per call). The cache must
- * follow every change of B or of the scaling (an optimizer step, a write as hot-swap and state loading make it, a new
- * scaling), and must never stand in for B while gradients may be recorded.
+ * LoRA's inference forward folds the scaling into a cached {@code scaling * B} (one op less per call), or, where the
+ * dense delta {@code scaling * B @ A} is no more arithmetic than the factors, that delta (one product per call). The
+ * cache must follow every change of A, B or the scaling (an optimizer step, a write as hot-swap and state loading
+ * make it, a new scaling), and must never stand in for the factors while gradients may be recorded. Rank 4 on
+ * {@code Linear(16 -> 8)} folds B (8 * 16 > 4 * 24); rank 8 folds the delta (8 * 16 <= 8 * 24).
  */
-class ScaledBCacheTest extends DjlTestCase {
+class FoldedLoraCacheTest extends DjlTestCase {
 
     private static final float SCALING = 2f;
 
@@ -43,12 +47,12 @@ class ScaledBCacheTest extends DjlTestCase {
     private LoraLinear lora;
     private NDArray x;
 
-    private void build() {
+    private void build(int rank) {
         model = Model.newInstance("one-linear");
         block = new SequentialBlock().add(Linear.builder().setUnits(8).build());
         model.setBlock(block);
         block.initialize(model.getNDManager(), ai.djl.ndarray.types.DataType.FLOAT32, new Shape(4, 16));
-        LoraConfig config = LoraConfig.builder().r(4).loraAlpha(8).targetModules(List.of("0"))
+        LoraConfig config = LoraConfig.builder().r(rank).loraAlpha(2 * rank).targetModules(List.of("0"))
                 .initLoraWeights(InitLoraWeights.FALSE).build();
         lora = (LoraLinear) Peft.injectAdapter(config, block).tunedModules().get("0").adapter("default");
         Engine.getInstance().setRandomSeed(11);
@@ -88,14 +92,17 @@ class ScaledBCacheTest extends DjlTestCase {
         }
     }
 
-    @Test
-    void inferenceFollowsTrainingStepsWritesAndScalingChanges() {
-        build();
+    @ParameterizedTest(name = "r = {0}")
+    @ValueSource(ints = {4, 8})
+    void inferenceFollowsTrainingStepsWritesAndScalingChanges(int rank) {
+        build(rank);
         try {
             trainOneStep(); // a Trainer step ends any training window an earlier test left open
             assertTrue(WeightChanges.cacheable());
             GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "first inference");
-            assertNotNull(lora.cachedScaledB(), "the inference forward cached scaling * B");
+            assertNotNull(lora.cachedFolded(), "the inference forward cached the folded adapter");
+            assertEquals(rank == 8, lora.foldedDense(), "dense delta exactly when it is no more arithmetic");
+            assertEquals(rank == 8 ? new Shape(8, 16) : new Shape(8, rank), lora.cachedFolded().getShape());
             GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "second inference, from the cache");
 
             float[] bBefore = lora.loraB().getArray().toFloatArray();
@@ -110,6 +117,13 @@ class ScaledBCacheTest extends DjlTestCase {
             }
             GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "after B was overwritten in place");
 
+            // A too: an in-place write of A must reach the dense delta
+            NDArray a = lora.loraA().getArray();
+            try (NDArray values = manager.randomUniform(-1f, 1f, a.getShape())) {
+                WeightUpdate.copyInto(a, values);
+            }
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "after A was overwritten in place");
+
             lora.setScaling(0.5);
             GoldenCase.assertClose(expected(0.5), infer(), 1e-5, "after a new scaling");
         } finally {
@@ -117,9 +131,10 @@ class ScaledBCacheTest extends DjlTestCase {
         }
     }
 
-    @Test
-    void gradientsReachBEvenThroughAnInferenceForwardUnderACollector() {
-        build();
+    @ParameterizedTest(name = "r = {0}")
+    @ValueSource(ints = {4, 8})
+    void gradientsReachBEvenThroughAnInferenceForwardUnderACollector(int rank) {
+        build(rank);
         try {
             trainOneStep();
             infer(); // the cache exists now
