@@ -4,6 +4,7 @@
 #
 # usage: ./bench.sh [--no-build] [--python] [--rounds N] [--threads N[,N]] [--startup-runs N] [--quick]
 #                   [--only REGEX] [--skip-startup] [--out DIR] [--budget MIN] [--python-exe PATH]
+#                   [--mkl-intel-paths]
 #   --no-build      use the jars already built
 #   --python        the side-by-side run instead: each JVM workload next to the Python reference
 #                   (benchmarks/python/peft_reference.py, Debian's python3-torch, installed with apt-get when
@@ -12,6 +13,9 @@
 #   --threads N     PyTorch intra-op threads in every benchmark JVM (default 1; --python: a list, default 1,2)
 #   --quick         1 round, short iterations: checks that everything runs (~5 min), numbers are not meaningful
 #   --only REGEX    only the cases whose id matches, e.g. --only 'Linear'
+#   --mkl-intel-paths  JVM side with oneMKL's Intel code paths on a non-Intel CPU: builds
+#                   benchmarks/mkl/mkl_intel_paths.c with cc and preloads it (LD_PRELOAD) into every benchmark JVM;
+#                   the Python processes run without it (BENCHMARKS.md, "oneMKL on AMD CPUs")
 # Results: benchmarks/target/bench-results/results.md and results.json; JMH logs under .../logs/.
 #
 # Plain JMH works too (from the repository root, after a build):
@@ -22,6 +26,7 @@ cd "$ROOT"
 
 BUILD=1
 PYTHON=0
+MKL_INTEL_PATHS=0
 PYTHON_EXE=/usr/bin/python3
 args=()
 while [ $# -gt 0 ]; do
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --python) PYTHON=1; args+=("$1") ;;
     --python-exe) PYTHON_EXE="$2"; args+=("$1" "$2"); shift ;;
+    --mkl-intel-paths) MKL_INTEL_PATHS=1 ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -87,5 +93,15 @@ fi
 for f in benchmarks/target/benchmarks.jar agent/target/peft4j-agent.jar; do
   [ -f "$f" ] || { echo "missing $f: run without --no-build" >&2; exit 1; }
 done
+
+if [ "$MKL_INTEL_PATHS" = 1 ]; then
+  # Every benchmark JVM inherits LD_PRELOAD; the runner clears it for the Python processes (OpenBLAS, no oneMKL).
+  CC="${CC:-cc}"
+  command -v "$CC" >/dev/null || { echo "--mkl-intel-paths needs a C compiler (cc, or set CC)" >&2; exit 1; }
+  mkdir -p benchmarks/target/mkl
+  "$CC" -O2 -shared -fPIC -o benchmarks/target/mkl/libmkl_intel_paths.so benchmarks/mkl/mkl_intel_paths.c
+  export LD_PRELOAD="$ROOT/benchmarks/target/mkl/libmkl_intel_paths.so${LD_PRELOAD:+:$LD_PRELOAD}"
+  echo "JVM side: oneMKL's Intel code paths (LD_PRELOAD=$LD_PRELOAD)"
+fi
 
 exec "$JAVA" -Dai.djl.offline=true -cp benchmarks/target/benchmarks.jar io.peft4j.bench.BenchRunner ${args[@]+"${args[@]}"}

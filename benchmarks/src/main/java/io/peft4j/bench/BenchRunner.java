@@ -67,8 +67,8 @@ public final class BenchRunner {
         }
 
         /** A case of the Python reference ({@link PythonReference}): {@code python} names the script's case. */
-        static Case python(String id, String pyCase, int threads) {
-            return new Case(id, null, null, Map.of(), 1, threads, pyCase);
+        static Case python(String id, String pyCase, int threads, int warmup) {
+            return new Case(id, null, null, Map.of(), warmup, threads, pyCase);
         }
 
         String benchmark() {
@@ -469,7 +469,8 @@ public final class BenchRunner {
             machine.put("runs", "1 process per case per round, " + rounds + " round(s), order alternating; JVM: JMH "
                     + "SampleTime, p50 per fork; Python: every call timed, p50 per process; both "
                     + (quick ? "1 s warm-up (Python 0.5 s), 1 x 1 s measured"
-                            : "1 s warm-up (JVM 4 s for W3, where the JIT needs it), 3 x 1 s measured"));
+                            : "4 s warm-up for W2 and W3 (JIT and native memory settle), 1 s for W1, "
+                                    + "3 x 1 s measured"));
             machine.put("contention", "waited " + quietWaitSeconds + " s in total for other processes to quiet down "
                     + "(at most " + quietWait + " s per case); " + retries + " contended case run(s) repeated once");
             return;

@@ -77,8 +77,9 @@ final class PythonReference {
         List<String> command = new ArrayList<>(List.of(exe, "-s", "-E", SCRIPT));
         command.addAll(List.of(args));
         try {
+            // LD_PRELOAD empty: ./bench.sh --mkl-intel-paths preloads a library for the JVM side only
             return ChildJvm.run(command, null, log, Map.of("OMP_NUM_THREADS", Integer.toString(threads),
-                    "OMP_WAIT_POLICY", "PASSIVE")).lines();
+                    "OMP_WAIT_POLICY", "PASSIVE", "LD_PRELOAD", "")).lines();
         } catch (IllegalStateException e) {
             throw new IllegalStateException("the Python reference failed (is python3-torch installed for " + exe
                     + "? ./bench.sh --python installs it): " + e.getMessage(), e);

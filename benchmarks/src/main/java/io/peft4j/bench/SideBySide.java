@@ -43,8 +43,8 @@ final class SideBySide {
             pair("W1", "forward, LoRA r=8 unmerged", t, MlpLoraApi.class, "forward", 1, "w1-unmerged", Double.NaN,
                     "–");
             pair("W1", "forward, LoRA merged", t, MlpMergedApi.class, "forward", 1, "w1-merged", Double.NaN, "–");
-            pair("W2", "training step, LoRA r=8", t, TrainLoraApi.class, "step", 1, "w2-lora", 1.0, "≤ 1.00×");
-            pair("W2", "training step, full fine-tuning", t, TrainFull.class, "step", 1, "w2-full", Double.NaN, "–");
+            pair("W2", "training step, LoRA r=8", t, TrainLoraApi.class, "step", 4, "w2-lora", 1.0, "≤ 1.00×");
+            pair("W2", "training step, full fine-tuning", t, TrainFull.class, "step", 4, "w2-full", Double.NaN, "–");
             pair("W3", "DummyModel forward, LoRA r=64 on `linear`", t, DummyLoraApi.class, "forward", 4, "w3-lora",
                     0.6, "≤ 0.60×");
             pair("W3", "DummyModel forward, no adapter", t, DummyPlain.class, "forward", 4, "w3-base", Double.NaN,
@@ -58,13 +58,13 @@ final class SideBySide {
         }
     }
 
-    private void pair(String workload, String what, int t, Class<?> type, String method, int jvmWarmup,
+    private void pair(String workload, String what, int t, Class<?> type, String method, int warmup,
             String pyCase, double maxRatio, String goal) {
         boolean mlp = !type.getSimpleName().startsWith("Dummy");
         String jvm = jvmId(type, t);
-        runner.add(new BenchRunner.Case(jvm, type, method, mlp ? Map.of("width", "1024") : Map.of(), jvmWarmup, t,
+        runner.add(new BenchRunner.Case(jvm, type, method, mlp ? Map.of("width", "1024") : Map.of(), warmup, t,
                 null));
-        runner.add(BenchRunner.Case.python(pyId(pyCase, t), pyCase, t));
+        runner.add(BenchRunner.Case.python(pyId(pyCase, t), pyCase, t, warmup));
         pairs.add(new Pair(workload, what, t, jvm, pyId(pyCase, t), maxRatio, goal));
     }
 
@@ -143,6 +143,10 @@ final class SideBySide {
                     jvm(t, "interOpThreads"), t, python(t, "threads"), python(t, "interop"), t,
                     python(t, "OMP_NUM_THREADS")));
         }
+        String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
+        md.append(String.format(Locale.ROOT, "| oneMKL code paths | %s | – (no oneMKL) |%n",
+                preload.contains("mkl_intel_paths") ? "Intel's, on any CPU (`./bench.sh --mkl-intel-paths`: "
+                        + "LD_PRELOAD `benchmarks/mkl/mkl_intel_paths.c`)" : "by CPU vendor (oneMKL's default)"));
         md.append(String.format(Locale.ROOT, "| OpenMP wait policy | %s (default) | %s |%n",
                 System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"), python(t0, "OMP_WAIT_POLICY")));
         md.append("| inference | outside any `GradientCollector` (grad mode off) | `model.eval()`, "
