@@ -465,6 +465,9 @@ public final class BenchRunner {
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         machine.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        if (System.getenv().getOrDefault("LD_PRELOAD", "").contains("mkl_intel_paths")) {
+            machine.put("oneMKL", "Intel's code paths on any CPU in every benchmark JVM (--mkl-intel-paths)");
+        }
         if (sideBySide != null) {
             machine.put("runs", "1 process per case per round, " + rounds + " round(s), order alternating; JVM: JMH "
                     + "SampleTime, p50 per fork; Python: every call timed, p50 per process; both "
