@@ -457,6 +457,11 @@ public final class BenchRunner {
         }
     }
 
+    /** Whether the benchmark JVMs run with oneMKL's Intel code paths ({@code ./bench.sh --mkl-intel-paths}). */
+    static boolean mklIntelPaths() {
+        return System.getenv().getOrDefault("LD_PRELOAD", "").contains("mkl_intel_paths");
+    }
+
     private void machine(ChildJvm child) {
         machine.put("cpu", firstMatch(Path.of("/proc/cpuinfo"), "model name\\s*:\\s*(.*)", "?"));
         machine.put("cpus", Integer.toString(Runtime.getRuntime().availableProcessors()));
@@ -465,7 +470,7 @@ public final class BenchRunner {
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         machine.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        if (System.getenv().getOrDefault("LD_PRELOAD", "").contains("mkl_intel_paths")) {
+        if (mklIntelPaths()) {
             machine.put("oneMKL", "Intel's code paths on any CPU in every benchmark JVM (--mkl-intel-paths)");
         }
         if (sideBySide != null) {

@@ -143,9 +143,8 @@ final class SideBySide {
                     jvm(t, "interOpThreads"), t, python(t, "threads"), python(t, "interop"), t,
                     python(t, "OMP_NUM_THREADS")));
         }
-        String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
         md.append(String.format(Locale.ROOT, "| oneMKL code paths | %s | – (no oneMKL) |%n",
-                preload.contains("mkl_intel_paths") ? "Intel's, on any CPU (`./bench.sh --mkl-intel-paths`: "
+                BenchRunner.mklIntelPaths() ? "Intel's, on any CPU (`./bench.sh --mkl-intel-paths`: "
                         + "LD_PRELOAD `benchmarks/mkl/mkl_intel_paths.c`)" : "by CPU vendor (oneMKL's default)"));
         md.append(String.format(Locale.ROOT, "| OpenMP wait policy | %s (default) | %s |%n",
                 System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"), python(t0, "OMP_WAIT_POLICY")));

@@ -164,13 +164,8 @@ public class LoraLinear extends LowRankFactors {
             long out = b.getShape().get(0);
             boolean dense = out * in <= shape.get(0) * (in + out);
             NDArray value;
-            try (NDArray detachedB = b.stopGradient()) {
-                value = detachedB.mul((float) scaling());
-            }
-            if (dense) {
-                try (NDArray detachedA = a.stopGradient(); NDArray scaledB = value) {
-                    value = scaledB.matMul(detachedA);
-                }
+            try (NDArray detachedA = a.stopGradient(); NDArray detachedB = b.stopGradient()) {
+                value = dense ? delta(detachedA, detachedB) : detachedB.mul((float) scaling());
             }
             NDScope.unregister(value);
             retire(cached);

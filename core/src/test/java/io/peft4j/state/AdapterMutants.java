@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ArbitrarySupplier;
 import net.jqwik.api.Combinators;
 
 import java.io.IOException;
@@ -75,6 +76,22 @@ public final class AdapterMutants {
             out.putLong(prefix != null ? prefix : text.length).put(text).put(data);
             byte[] all = out.array();
             return truncateTo == null ? all : Arrays.copyOf(all, Math.min(truncateTo, all.length));
+        }
+    }
+
+    /** {@link #safetensors()} for {@code @ForAll(supplier = AdapterMutants.WeightMutants.class)}. */
+    public static final class WeightMutants implements ArbitrarySupplier<UnaryOperator<byte[]>> {
+        @Override
+        public Arbitrary<UnaryOperator<byte[]>> get() {
+            return safetensors();
+        }
+    }
+
+    /** {@link #config()} for {@code @ForAll(supplier = AdapterMutants.ConfigMutants.class)}. */
+    public static final class ConfigMutants implements ArbitrarySupplier<UnaryOperator<String>> {
+        @Override
+        public Arbitrary<UnaryOperator<String>> get() {
+            return config();
         }
     }
 

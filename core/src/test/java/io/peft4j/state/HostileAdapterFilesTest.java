@@ -14,12 +14,10 @@ import io.peft4j.io.TensorArrays;
 import io.peft4j.io.TensorData;
 import io.peft4j.testmodels.Mlp;
 import io.peft4j.testmodels.TorchWeights;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
@@ -97,18 +95,9 @@ class HostileAdapterFilesTest {
         Files.deleteIfExists(dir);
     }
 
-    @Provide
-    Arbitrary<UnaryOperator<byte[]>> weightMutants() {
-        return AdapterMutants.safetensors();
-    }
-
-    @Provide
-    Arbitrary<UnaryOperator<String>> configMutants() {
-        return AdapterMutants.config();
-    }
-
     @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
-    void aMutatedWeightsFileIsLoadedExactlyOrRefusedNamingIt(@ForAll("weightMutants") UnaryOperator<byte[]> mutant)
+    void aMutatedWeightsFileIsLoadedExactlyOrRefusedNamingIt(
+            @ForAll(supplier = AdapterMutants.WeightMutants.class) UnaryOperator<byte[]> mutant)
             throws IOException {
         byte[] weights = mutant.apply(validWeights.clone());
         write(validConfig.getBytes(StandardCharsets.UTF_8), weights);
@@ -116,7 +105,8 @@ class HostileAdapterFilesTest {
     }
 
     @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
-    void aMutatedConfigIsLoadedExactlyOrRefusedNamingIt(@ForAll("configMutants") UnaryOperator<String> mutant)
+    void aMutatedConfigIsLoadedExactlyOrRefusedNamingIt(
+            @ForAll(supplier = AdapterMutants.ConfigMutants.class) UnaryOperator<String> mutant)
             throws IOException {
         byte[] config = mutant.apply(validConfig).getBytes(StandardCharsets.UTF_8);
         write(config, validWeights);

@@ -100,9 +100,6 @@ final class MergeCommand implements Cli.Command {
             throw new UsageException("--active " + active + " names adapters not given with --adapter " + names,
                     usage());
         }
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
         out.println(callWithDjl(classpath, "merge", MERGE_CLASS, "mergeFiles", new Class<?>[] {String.class,
             List.class, List.class, List.class, String.class, String.class},
                 new Object[] {model, names, dirs, activeNames, target, format}, "cannot merge into " + model));
@@ -110,12 +107,16 @@ final class MergeCommand implements Cli.Command {
 
     /**
      * Calls static method {@code method} of peft4j's class {@code className} in a class loader that sees DJL
-     * ({@link #djlLoader}), with that loader as the thread's context loader (DJL finds its engine through it).
+     * ({@link #djlLoader}), with that loader as the thread's context loader (DJL finds its engine through it), and
+     * with {@code -Dai.djl.offline=true} unless this JVM was given another value: nothing is downloaded.
      *
      * @param failure what failed, for the message when the call throws
      */
     static Object callWithDjl(String classpath, String command, String className, String method, Class<?>[] types,
             Object[] args, String failure) throws CommandFailure {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
         ClassLoader loader = djlLoader(classpath, command);
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();

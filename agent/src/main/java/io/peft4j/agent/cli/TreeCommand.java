@@ -73,9 +73,6 @@ final class TreeCommand implements Cli.Command {
         if (config != null && !Files.exists(Path.of(config))) {
             throw new CommandFailure("adapter directory " + Path.of(config).toAbsolutePath() + " does not exist");
         }
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
         out.print(MergeCommand.callWithDjl(classpath, "tree", REPORT_CLASS, "describe", new Class<?>[] {String.class,
             String.class, String.class}, new Object[] {model, config, input}, "cannot list the modules of " + model));
     }

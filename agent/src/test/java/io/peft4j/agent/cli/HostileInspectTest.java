@@ -4,11 +4,9 @@ import io.peft4j.config.PeftConfigException;
 import io.peft4j.io.SafetensorsException;
 import io.peft4j.io.SafetensorsHeader;
 import io.peft4j.state.AdapterMutants;
-import net.jqwik.api.Arbitrary;
 import net.jqwik.api.EdgeCasesMode;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
@@ -59,18 +57,9 @@ class HostileInspectTest {
         Files.deleteIfExists(dir);
     }
 
-    @Provide
-    Arbitrary<UnaryOperator<byte[]>> weightMutants() {
-        return AdapterMutants.safetensors();
-    }
-
-    @Provide
-    Arbitrary<UnaryOperator<String>> configMutants() {
-        return AdapterMutants.config();
-    }
-
     @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
-    void inspectPrintsOrRefusesAMutatedWeightsFile(@ForAll("weightMutants") UnaryOperator<byte[]> mutant)
+    void inspectPrintsOrRefusesAMutatedWeightsFile(
+            @ForAll(supplier = AdapterMutants.WeightMutants.class) UnaryOperator<byte[]> mutant)
             throws Exception {
         byte[] weights = mutant.apply(validWeights.clone());
         Files.write(dir.resolve("adapter_config.json"), validConfig.getBytes(StandardCharsets.UTF_8));
@@ -79,7 +68,8 @@ class HostileInspectTest {
     }
 
     @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
-    void inspectPrintsOrRefusesAMutatedConfig(@ForAll("configMutants") UnaryOperator<String> mutant)
+    void inspectPrintsOrRefusesAMutatedConfig(
+            @ForAll(supplier = AdapterMutants.ConfigMutants.class) UnaryOperator<String> mutant)
             throws Exception {
         byte[] config = mutant.apply(validConfig).getBytes(StandardCharsets.UTF_8);
         Files.write(dir.resolve("adapter_config.json"), config);
