@@ -202,8 +202,8 @@ public final class AdapterDirectory {
     /**
      * Loads {@code dir/adapter_model.safetensors} into adapter {@code adapter}. Keys the model does not have are
      * reported as a warning (as PEFT does); adapter keys the file lacks are an error, since the adapter would be
-     * silently half-initialised; so is a floating-point tensor holding NaN or infinite values (checked before any
-     * value is copied into the model).
+     * silently half-initialised; so is a floating-point tensor holding NaN or infinite values. Every refusal comes
+     * before any value is copied into the model, whose base weights the file may name too.
      */
     public static StateDictLoadResult loadWeights(ModelAdapters model, String adapter, Path dir) {
         Path file = dir.resolve(WEIGHTS_FILE);
@@ -213,18 +213,22 @@ public final class AdapterDirectory {
         try (NDManager manager = anyWeight.getManager().newSubManager()) {
             Map<String, NDArray> stateDict = readTensors(file, manager, false);
             count = stateDict.size();
+            PeftStateDicts.Plan plan;
             try {
-                result = PeftStateDicts.load(model, adapter, stateDict);
+                plan = PeftStateDicts.plan(model, adapter, stateDict);
             } catch (IllegalArgumentException e) {
                 throw new AdapterFileException(file, e.getMessage(), e);
             }
-        }
-        if (!result.unexpectedKeys().isEmpty()) {
-            LOG.warn("{}: keys that match nothing in the model were ignored: {}", file, result.unexpectedKeys());
-        }
-        if (!result.missingAdapterKeys().isEmpty()) {
-            throw new AdapterFileException(file, "missing adapter keys " + result.missingAdapterKeys()
-                    + " for adapter '" + adapter + "'", null);
+            result = plan.result();
+            if (!result.unexpectedKeys().isEmpty()) {
+                LOG.warn("{}: keys that match nothing in the model were ignored: {}", file, result.unexpectedKeys());
+            }
+            if (!result.missingAdapterKeys().isEmpty()) {
+                // refused before any value is written: the file may also name base weights (PEFT loads those too)
+                throw new AdapterFileException(file, "missing adapter keys " + result.missingAdapterKeys()
+                        + " for adapter '" + adapter + "'", null);
+            }
+            plan.apply();
         }
         LOG.info("loaded {} tensors of adapter '{}' from {}", count, adapter, file);
         return result;

@@ -17,12 +17,10 @@ import io.peft4j.tuner.TunedModule;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * PEFT's {@code get_peft_model_state_dict} and {@code set_peft_model_state_dict}, key for key: the same filters by
@@ -176,15 +174,27 @@ public final class PeftStateDicts {
 
     /**
      * Loads {@code stateDict} into adapter {@code adapter} (keys with or without {@code base_model.model.}); values are
-     * copied into the live parameters.
+     * copied into the live parameters ({@link #plan} then {@link Plan#apply}).
+     *
+     * @throws IllegalArgumentException naming the key when a value's shape does not fit its parameter; nothing is
+     *     written then
+     */
+    public static StateDictLoadResult load(ModelAdapters model, String adapter, Map<String, NDArray> stateDict) {
+        return plan(model, adapter, stateDict).apply();
+    }
+
+    /**
+     * What {@link #load} would do, with nothing written yet: every key matched to its parameter and every value's
+     * shape checked, so that a caller can refuse the whole state dict (missing adapter keys) before any value, the base
+     * model's included, reaches the model.
      *
      * @throws IllegalArgumentException naming the key when a value's shape does not fit its parameter
      */
-    public static StateDictLoadResult load(ModelAdapters model, String adapter, Map<String, NDArray> stateDict) {
+    public static Plan plan(ModelAdapters model, String adapter, Map<String, NDArray> stateDict) {
         LinkedHashMap<String, Parameter> full = namedParameters(model);
         Map<String, String> targets = modelKeys(model, adapter, stateDict.keySet());
         List<String> unexpected = new ArrayList<>();
-        Set<Parameter> provided = Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<Parameter, NDArray> writes = new IdentityHashMap<>();
         for (Map.Entry<String, NDArray> e : stateDict.entrySet()) {
             Parameter parameter = full.get(targets.get(e.getKey()));
             if (parameter == null) {
@@ -197,15 +207,24 @@ public final class PeftStateDicts {
                 throw new IllegalArgumentException("size mismatch for " + e.getKey() + ": copying a param with shape "
                         + value.getShape() + ", the shape in the current model is " + current.getShape());
             }
-            WeightUpdate.copyInto(current, value);
-            provided.add(parameter);
+            writes.put(parameter, value);
         }
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, Parameter> e : adapterStateDict(model, adapter).entrySet()) {
-            if (!provided.contains(e.getValue())) {
+            if (!writes.containsKey(e.getValue())) {
                 missing.add(e.getKey());
             }
         }
-        return new StateDictLoadResult(List.copyOf(unexpected), List.copyOf(missing));
+        return new Plan(writes, new StateDictLoadResult(List.copyOf(unexpected), List.copyOf(missing)));
+    }
+
+    /** A checked state dict: the values for their parameters, and what {@link #load} will report. */
+    public record Plan(Map<Parameter, NDArray> writes, StateDictLoadResult result) {
+
+        /** Copies every value into its parameter. */
+        public StateDictLoadResult apply() {
+            writes.forEach((parameter, value) -> WeightUpdate.copyInto(parameter.getArray(), value));
+            return result;
+        }
     }
 }

@@ -24,6 +24,8 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +126,27 @@ class HostileAdapterFilesTest {
                 + " dimension of this file's tensors (largest 32): the weights cannot fit the adapter; refused before"
                 + " injecting it", e.getMessage());
         assertEquals(1, loadOrRefuse(config.length + validWeights.length, null, AdapterDirectory.CONFIG_FILE));
+    }
+
+    /**
+     * Bug found by this fuzzing: a file whose {@code fc2.lora_A.weight} was renamed {@code head.weight} (a base weight
+     * of the same shape) was refused for the missing adapter key only after {@code head.weight} had been copied into
+     * the model, and removing the half-loaded adapter did not put it back.
+     */
+    @Example
+    void aRefusedFileWritesNothingNotEvenTheBaseWeightsItNames() throws IOException {
+        byte[] weights = validWeights.clone();
+        String header = new String(weights, 8, (int) ByteBuffer.wrap(weights, 0, 8).order(ByteOrder.LITTLE_ENDIAN)
+                .getLong(), StandardCharsets.ISO_8859_1);
+        String renamed = header.replace("\"fc2.lora_A.weight\"", "\"head.weight\"");
+        renamed = renamed + " ".repeat(header.length() - renamed.length()); // same header length, data unmoved
+        System.arraycopy(renamed.getBytes(StandardCharsets.ISO_8859_1), 0, weights, 8, renamed.length());
+        write(validConfig.getBytes(StandardCharsets.UTF_8), weights);
+        AdapterFileException e = org.junit.jupiter.api.Assertions.assertThrows(AdapterFileException.class,
+                () -> Peft.loadAdapter(mlp, dir, "fuzz"));
+        assertEquals(dir.resolve(AdapterDirectory.WEIGHTS_FILE) + ": missing adapter keys [fc2.lora_A.weight] for"
+                + " adapter 'fuzz'", e.getMessage());
+        assertEquals(1, loadOrRefuse(weights.length, AdapterFileException.class, AdapterDirectory.WEIGHTS_FILE));
     }
 
     /** Bug found by this fuzzing: the config error raised while matching modules named no file. */
