@@ -104,20 +104,68 @@ final class AgentStarter {
             System.setProperty(STATUS_PROPERTY, "refused: peft4j is already running in this JVM");
             return;
         }
-        PeftLog log = PeftLog.get(PeftAgent.class);
-        // At launch, Byte Buddy (instrumentation) and Jackson (configs) load ~1,600 classes between them: both at
-        // once. When attached, a bad config must leave the running application untouched: configs first.
         AdviceErrors.setPolicy(options.failOnError() ? AdviceErrors.Policy.FAIL : AdviceErrors.Policy.WARN);
         NonFiniteGuard.setPolicy(options.revertNonFiniteSteps() ? NonFiniteGuard.Policy.REVERT
                 : NonFiniteGuard.Policy.FAIL);
-        Installer installer = new Installer(inst);
+        // At launch the weaver is registered first (a few milliseconds: no DJL class is loaded; DJL's classes are woven
+        // as the application loads them), then the configs are read. When attached, a bad config must leave the
+        // running application untouched: configs first, then the instrumentation (DJL's classes already loaded are
+        // retransformed).
+        long instrumentationMs = 0;
         if (premain) {
-            installer.start();
+            long t = System.nanoTime();
+            PeftInstrumentation.register(inst);
+            instrumentationMs = (System.nanoTime() - t) / 1_000_000;
+            if (options.jmx()) {
+                // the platform MBean server is created while the application loads DJL's engine (JmxRegistration)
+                PeftInstrumentation.whenEngineLoads(JmxRegistration::prepareServer);
+            }
         }
-        long configsMs;
+        long configsStart = System.nanoTime();
+        List<StartupAdapter> adapters = readConfigs(options, premain);
+        long configsMs = (System.nanoTime() - configsStart) / 1_000_000;
+        if (adapters == null) {
+            PeftInstrumentation.whenEngineLoads(null);
+            return;
+        }
+        if (!premain) {
+            long t = System.nanoTime();
+            PeftInstrumentation.install(inst);
+            instrumentationMs = (System.nanoTime() - t) / 1_000_000;
+        }
+        KnownModels models = new KnownModels();
+        InjectionGate gate = new InjectionGate();
+        AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
+        AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
+        Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
+        // At launch, JMX is registered when the application first uses a model, on that thread, once (the platform
+        // MBean server was created while DJL's engine loaded). Never beside the model's computations: creating the
+        // server while the first training steps ran changed their floating-point results (MKL picks its threads by
+        // load) and made an AdaLoRA run from E = 0 diverge. When attached: at once.
+        AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
+                options.failOnError(), models, premain ? registerJmx : null);
+        ModelHooks.setListener(injector);
+        TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
+        RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
+        operations = bean;
+        publishJar();
+        System.setProperty(STARTED_PROPERTY, how);
+        if (!premain && registerJmx != null) {
+            registerJmx.run();
+        }
+        System.setProperty(STATUS_PROPERTY, "ready");
+        PeftLog.get(PeftAgent.class).info("agent ready in {} ms (configs {} ms, instrumentation {} ms; {})",
+                (System.nanoTime() - begin) / 1_000_000, configsMs, instrumentationMs, options.describe());
+    }
+
+    /**
+     * Reads and validates every adapter config given at launch; returns null after reporting (and, at launch with
+     * {@code onError=fail}, stopping the JVM) when one is invalid, so that one launch reports every broken config.
+     */
+    private static List<StartupAdapter> readConfigs(AgentOptions options, boolean premain) {
+        PeftLog log = PeftLog.get(PeftAgent.class);
         List<StartupAdapter> adapters = new ArrayList<>();
         try {
-            long t = System.nanoTime();
             if (options.nameMap() != null) {
                 NameMap map = NameMap.of(options.nameMap());
                 NameMap.useByDefault(map);
@@ -153,40 +201,13 @@ final class AgentStarter {
             if (!errors.isEmpty()) {
                 configError(errors.size() == 1 ? errors.get(0) : errors.size() + " adapter configs are invalid:\n  "
                         + String.join("\n  ", errors) + "\n", options.failOnError(), premain);
-                return;
+                return null;
             }
-            configsMs = (System.nanoTime() - t) / 1_000_000;
+            return adapters;
         } catch (RuntimeException e) {
             configError(e.getMessage(), options.failOnError(), premain);
-            return;
+            return null;
         }
-        if (!premain) {
-            installer.start();
-        }
-        long instrumentationMs = installer.await();
-        KnownModels models = new KnownModels();
-        InjectionGate gate = new InjectionGate();
-        AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
-        AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
-        Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
-        // At launch, JMX is registered when the application first uses a model, on that thread, once (~60-190 ms for
-        // the platform MBean server). Not on a thread of its own: creating the server while the first training steps
-        // run changed their floating-point results (MKL picks its threads by load) and made an AdaLoRA run from E = 0
-        // diverge. When attached: at once.
-        AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
-                options.failOnError(), models, premain ? registerJmx : null);
-        ModelHooks.setListener(injector);
-        TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
-        RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
-        operations = bean;
-        publishJar();
-        System.setProperty(STARTED_PROPERTY, how);
-        if (!premain && registerJmx != null) {
-            registerJmx.run();
-        }
-        System.setProperty(STATUS_PROPERTY, "ready");
-        log.info("agent ready in {} ms (configs {} ms, instrumentation {} ms; {})",
-                (System.nanoTime() - begin) / 1_000_000, configsMs, instrumentationMs, options.describe());
     }
 
     /** Publishes the agent jar's absolute path in {@value #JAR_PROPERTY} (nothing when it cannot be found). */
@@ -198,56 +219,6 @@ final class AgentStarter {
             }
         } catch (Exception e) {
             // the command line then loads its own jar: same classes, resolved from the jar already loaded
-        }
-    }
-
-    /** Installs the instrumentation on its own thread while the configs are read. */
-    private static final class Installer extends Thread {
-        private final Instrumentation inst;
-        private volatile Throwable failure;
-        private volatile long millis;
-
-        Installer(Instrumentation inst) {
-            super("peft4j-instrumentation");
-            setDaemon(true);
-            this.inst = inst;
-        }
-
-        @Override
-        public void run() {
-            long t = System.nanoTime();
-            try {
-                PeftInstrumentation.install(inst);
-            } catch (Throwable e) {
-                failure = e;
-            }
-            millis = (System.nanoTime() - t) / 1_000_000;
-        }
-
-        /** Waits for the installation; rethrows its failure. Returns how long it took. */
-        long await() {
-            boolean interrupted = false;
-            while (isAlive()) {
-                try {
-                    join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-            Throwable f = failure;
-            if (f instanceof RuntimeException) {
-                throw (RuntimeException) f;
-            }
-            if (f instanceof Error) {
-                throw (Error) f;
-            }
-            if (f != null) {
-                throw new IllegalStateException(f);
-            }
-            return millis;
         }
     }
 

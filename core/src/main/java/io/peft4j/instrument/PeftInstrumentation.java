@@ -7,6 +7,7 @@ import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Installs peft4j's hooks into DJL, once per JVM: with the agent's {@link Instrumentation} when peft4j was launched as
@@ -24,14 +25,17 @@ public final class PeftInstrumentation {
     private static final PeftLog LOG = PeftLog.get(PeftInstrumentation.class);
     private static final AtomicLong TRANSFORM_ERRORS = new AtomicLong();
 
+    private static final AtomicReference<Runnable> ENGINE_TASK = new AtomicReference<>();
+
     private static Instrumentation instrumentation;
     private static DjlWeaver weaver;
 
     private PeftInstrumentation() {}
 
     /**
-     * The DJL classes peft4j instruments (and PyTorch's {@code GradientCollector}). They are loaded right
-     * after the transformer is installed, so that they are all instrumented up front.
+     * The DJL classes peft4j instruments (and PyTorch's {@code GradientCollector}). {@link #install} loads them right
+     * after registering the weaver, so that they are all instrumented up front; at launch ({@link #register}) each is
+     * woven when the application loads it.
      */
     static final String[] DJL_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
         "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution", "ai.djl.nn.AbstractBaseBlock",
@@ -40,19 +44,43 @@ public final class PeftInstrumentation {
 
     private static final java.util.Set<String> TRANSFORMED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    /** Installs with the agent's instrumentation (premain/agentmain); a no-op when already installed. */
-    public static synchronized void install(Instrumentation inst) {
+    /**
+     * Installs with {@code inst} (the agent attached to a running JVM, or the Java API's self-attach): registers the
+     * weaver, loads the instrumented DJL classes and retransforms those loaded before; a no-op when already installed.
+     */
+    public static void install(Instrumentation inst) {
+        if (register(inst)) {
+            weaveDjl();
+        }
+    }
+
+    /**
+     * Registers the weaver with {@code inst}, so that every DJL class loaded from now on is woven: what {@code premain}
+     * does (a few milliseconds: no DJL class is loaded, none is loaded yet). Returns false when already installed.
+     */
+    public static synchronized boolean register(Instrumentation inst) {
         if (weaver != null) {
-            return;
+            return false;
         }
         instrumentation = inst;
-        long start = System.nanoTime();
         weaver = new DjlWeaver();
         inst.addTransformer(weaver, true);
+        return true;
+    }
+
+    /** Loads the instrumented DJL classes (woven as they load) and retransforms those loaded before. */
+    private static void weaveDjl() {
+        Instrumentation inst;
+        DjlWeaver w;
+        synchronized (PeftInstrumentation.class) {
+            inst = instrumentation;
+            w = weaver;
+        }
+        long start = System.nanoTime();
         preload();
         List<Class<?>> loaded = new ArrayList<>();
         for (Class<?> type : inst.getAllLoadedClasses()) {
-            if (type.getName().startsWith("ai.djl.") && !TRANSFORMED.contains(type.getName()) && weaver.wants(type)
+            if (type.getName().startsWith("ai.djl.") && !TRANSFORMED.contains(type.getName()) && w.wants(type)
                     && inst.isModifiableClass(type)) {
                 loaded.add(type);
             }
@@ -78,6 +106,28 @@ public final class PeftInstrumentation {
                 Class.forName(name, false, loader);
             } catch (ClassNotFoundException | LinkageError e) {
                 LOG.debug("{} not visible at start-up ({}); it will be instrumented when loaded", name, e.toString());
+            }
+        }
+    }
+
+    /**
+     * Runs {@code task} once, on the thread that loads DJL's {@code Engine} class, as that class loads (the application
+     * is starting DJL: libtorch's load, hundreds of milliseconds of native work, follows on that thread), or never
+     * when the engine was loaded before. The task must return at once (it runs inside class loading): the agent
+     * starts a thread there. {@code null} clears it.
+     */
+    public static void whenEngineLoads(Runnable task) {
+        ENGINE_TASK.set(task);
+    }
+
+    /** The weaver saw DJL's {@code Engine} class load. */
+    static void engineLoading() {
+        Runnable task = ENGINE_TASK.getAndSet(null);
+        if (task != null) {
+            try {
+                task.run();
+            } catch (Throwable t) {
+                LOG.warn("could not start the work planned for when DJL's engine loads: {}", t.toString());
             }
         }
     }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -109,6 +110,21 @@ class OptionSourcesTest {
             assertTrue(app.stderr().contains("[peft4j] ERROR invalid peft4j options: unknown environment variable"
                     + " PEFT4J_ADAPTR"), app::describe);
             assertFalse(app.lines().stream().anyMatch(l -> l.startsWith("READY")), app::describe);
+        }
+    }
+
+    @Test
+    void theMxBeanIsThereWhenTheModelIsFirstUsedItsServerMadeWhileDjlsEngineLoaded() {
+        Path work = Env.freshDir("agent/options-jmx-default");
+        try (App app = App.of("ServeApp").agent("adapter=" + CASE).args(CASE, "--step").start(work, "app")) {
+            app.await(0, "PREDICTOR t=1"::equals, "the Predictor");
+            try (Jmx jmx = Jmx.connect(app.pid())) {
+                assertTrue(jmx.registered(), app::describe);
+            }
+            assertEquals(0, app.stop(), app::describe);
+            assertTrue(Pattern.compile("JMX: registered MXBean io\\.peft4j:type=Adapters in \\d+ ms; the platform MBean"
+                    + " server was created in \\d+ ms while DJL's engine loaded").matcher(app.stderr()).find(),
+                    app::describe);
         }
     }
 
