@@ -3,6 +3,7 @@ package io.peft4j.instrument;
 import ai.djl.Model;
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
+import io.peft4j.layer.FusedWeights;
 import io.peft4j.layer.WeightChanges;
 import io.peft4j.traced.TracedLoading;
 import io.peft4j.traced.TracedModel;
@@ -83,6 +84,7 @@ public final class ModelHooks {
                 TracedModel heldTraced = pass.heldTraced;
                 pass.held = null;
                 pass.heldTraced = null;
+                FusedWeights.clear();
                 if (held != null) {
                     held.endForward();
                 }

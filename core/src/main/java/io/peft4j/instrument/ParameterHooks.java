@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.ParameterList;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.peft4j.layer.FusedWeights;
 import io.peft4j.traced.TracedTraining;
 import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.SavedModule;
@@ -37,12 +38,21 @@ public final class ParameterHooks {
     }
 
     /**
-     * Woven before {@code ParameterStore.getValue} returns: one volatile read unless some module is in
-     * {@code modules_to_save}.
+     * Woven before {@code ParameterStore.getValue} returns: two volatile reads unless some module is in
+     * {@code modules_to_save} or a small layer's adapter was fused into its weight ({@link FusedWeights}).
      */
     public static Object substituteValue(Object value, Object store, Object parameter, Object device,
             boolean training) {
-        if (parameter == null || !AdapterRegistry.anySubstitution()) {
+        if (parameter == null) {
+            return value;
+        }
+        if (FusedWeights.inUse()) {
+            Object fused = FusedWeights.exchange(value);
+            if (fused != value) {
+                return fused;
+            }
+        }
+        if (!AdapterRegistry.anySubstitution()) {
             return value;
         }
         return substitute(store, parameter, device, training, value);

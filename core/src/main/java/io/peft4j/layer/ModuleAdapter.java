@@ -1,5 +1,6 @@
 package io.peft4j.layer;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.nn.Parameter;
@@ -36,6 +37,17 @@ public interface ModuleAdapter {
      * @return the new output (may be {@code output} itself, updated in place)
      */
     NDArray afterForward(ParameterStore store, NDArray input, NDArray output, boolean training);
+
+    /**
+     * For an inference forward in which this adapter is the only one taking part: the base weight's array and, to be
+     * used instead of it, that weight with the adapter's whole effect folded in (then {@link #afterForward} is not
+     * called), or {@code null} when the adapter adds its delta in {@link #afterForward} (the default). Only where the
+     * folded weight costs no more than the adapter's own products (see {@code LoraLinear}); it is cached, never a
+     * parameter, and the base weight is never changed.
+     */
+    default FusedWeights.Offer fusedWeight(ParameterStore store, Device device) {
+        return null;
+    }
 
     /**
      * Whether {@link #beforeForward} and {@link #afterForward} are row-wise: row {@code i} (first axis) of their result

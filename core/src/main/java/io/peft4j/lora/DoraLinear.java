@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
+import io.peft4j.layer.FusedWeights;
 
 /**
  * DoRA on a Linear ({@code use_dora}), as PEFT's {@code DoraLinearVariant}: LoRA factors A, B plus a magnitude vector
@@ -45,6 +46,12 @@ public final class DoraLinear extends LoraLinear {
             baseResult = baseBias == null ? output : output.sub(store.getValue(baseBias, device, training));
         }
         return DoraMagnitude.addTo(output, scale, baseResult, loraResult, scaling(), training);
+    }
+
+    /** DoRA's output is not a weight added to W: never fused. */
+    @Override
+    public FusedWeights.Offer fusedWeight(ParameterStore store, Device device) {
+        return null;
     }
 
     @Override

@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
+import io.peft4j.layer.FusedWeights;
 import io.peft4j.layer.WeightChanges;
 import io.peft4j.layer.WeightUpdate;
 
@@ -25,7 +26,9 @@ public class LoraLinear extends LowRankFactors {
     private final NDArray[] initialFactors;
     private volatile NDArray scaleTensor;
     private volatile Folded folded;
+    private volatile Fused fused;
     private NDArray retired;
+    private NDArray retiredFused;
 
     /**
      * Creates the adapter and its initialised weights next to the base weight.
@@ -174,6 +177,60 @@ public class LoraLinear extends LowRankFactors {
         }
     }
 
+    /**
+     * On a small layer (where the dense delta is cached, see {@link #folded}) without {@code lora_bias}: the base
+     * weight's array with the dense delta added, for an inference forward in which this adapter is the only one, so
+     * that the layer costs what the base layer costs (one product instead of two). Cached like the delta (rebuilt when
+     * the delta or the base weight's array is replaced, and so in every new weight epoch); {@code null} where it does
+     * not apply, the base weight lives on another device, or derived values may not be cached now.
+     */
+    @Override
+    public FusedWeights.Offer fusedWeight(ParameterStore store, Device device) {
+        NDArray base = baseWeight().getArray();
+        Shape shape = base.getShape();
+        if (loraBBias() != null || !base.getDevice().equals(device)
+                || shape.get(0) * shape.get(1) > (long) rank() * (shape.get(0) + shape.get(1))) {
+            return null;
+        }
+        Folded cache = folded(store.getValue(loraA(), device, false), store.getValue(loraB(), device, false));
+        if (cache == null || !cache.dense()) {
+            return null;
+        }
+        Fused current = fused;
+        if (current == null || !current.isFor(base, cache.value())) {
+            synchronized (this) {
+                current = fused;
+                if (current == null || !current.isFor(base, cache.value())) {
+                    NDArray weight;
+                    try (NDArray detached = base.stopGradient()) {
+                        weight = detached.add(cache.value());
+                    }
+                    NDScope.unregister(weight);
+                    if (retiredFused != null) {
+                        retiredFused.close();
+                    }
+                    retiredFused = current == null ? null : current.weight();
+                    current = new Fused(base, cache.value(), weight);
+                    fused = current;
+                }
+            }
+        }
+        return new FusedWeights.Offer(base, current.weight());
+    }
+
+    /** The base weight {@code weight} made from, for array {@code base} and dense delta {@code delta}. */
+    private record Fused(NDArray base, NDArray delta, NDArray weight) {
+        boolean isFor(NDArray currentBase, NDArray currentDelta) {
+            return base == currentBase && delta == currentDelta;
+        }
+    }
+
+    /** The cached fused weight, or {@code null} (for tests). */
+    NDArray cachedFused() {
+        Fused current = fused;
+        return current == null ? null : current.weight();
+    }
+
     /** The cached folded adapter ({@code scaling * B}, or the dense delta), or {@code null} (for tests). */
     NDArray cachedFolded() {
         Folded cached = folded;
@@ -214,7 +271,18 @@ public class LoraLinear extends LowRankFactors {
         synchronized (this) {
             retire(folded);
             folded = null;
+            dropFused();
         }
+    }
+
+    /** Frees the fused weights (the current one on the next call, as {@link #retire} does). */
+    private synchronized void dropFused() {
+        if (retiredFused != null) {
+            retiredFused.close();
+        }
+        Fused current = fused;
+        retiredFused = current == null ? null : current.weight();
+        fused = null;
     }
 
     /** The dropout probability on the adapter's input while training. */
@@ -250,6 +318,8 @@ public class LoraLinear extends LowRankFactors {
             retire(folded);
             retire(null);
             folded = null;
+            dropFused();
+            dropFused();
         }
         super.close();
     }

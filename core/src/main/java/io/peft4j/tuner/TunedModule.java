@@ -8,6 +8,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.peft4j.layer.FusedWeights;
 import io.peft4j.layer.ModuleAdapter;
 import io.peft4j.log.PeftLog;
 
@@ -269,15 +270,39 @@ public final class TunedModule {
                 return beforeForwardPerRow(store, inputs, training, selection, s);
             }
         }
+        List<ModuleAdapter> taking = selection == null ? s.forward() : s.select(selection.names());
         NDList current = inputs;
-        for (ModuleAdapter adapter : selection == null ? s.forward() : s.select(selection.names())) {
+        for (ModuleAdapter adapter : taking) {
             current = adapter.beforeForward(store, current, training);
+        }
+        if (!training && taking.size() == 1) {
+            offerFusedWeight(taking.get(0), store, inputs.head());
         }
         return current;
     }
 
+    /**
+     * At inference with one adapter on every row: a small layer's base forward computes with the weight the adapter
+     * is fused into ({@link FusedWeights}), and {@link #afterForward} adds nothing. Where the adapter cannot fuse, or
+     * fusing fails, the forward goes the usual way (which reports a broken adapter itself).
+     */
+    private static void offerFusedWeight(ModuleAdapter adapter, ParameterStore store, NDArray x) {
+        FusedWeights.Offer offer;
+        try {
+            offer = adapter.fusedWeight(store, x.getDevice());
+        } catch (RuntimeException e) {
+            offer = null;
+        }
+        if (offer != null) {
+            FusedWeights.offer(offer);
+        }
+    }
+
     /** Called after the base forward: adds the active (or selected) adapters' deltas to the output. */
     public NDList afterForward(ParameterStore store, NDList inputs, boolean training, NDList output) {
+        if (FusedWeights.inUse() && FusedWeights.finish()) {
+            return output;
+        }
         State s = state;
         AdapterSelection selection = AdapterSelection.current();
         if (s.disabled() || (selection == null && s.forward().isEmpty())) {

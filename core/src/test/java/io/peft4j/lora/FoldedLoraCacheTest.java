@@ -29,6 +29,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -103,6 +104,7 @@ class FoldedLoraCacheTest extends DjlTestCase {
             assertNotNull(lora.cachedFolded(), "the inference forward cached the folded adapter");
             assertEquals(rank == 8, lora.foldedDense(), "dense delta exactly when it is no more arithmetic");
             assertEquals(rank == 8 ? new Shape(8, 16) : new Shape(8, rank), lora.cachedFolded().getShape());
+            assertEquals(rank == 8, lora.cachedFused() != null, "the weight is fused exactly with the dense delta");
             GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "second inference, from the cache");
 
             float[] bBefore = lora.loraB().getArray().toFloatArray();
@@ -126,6 +128,79 @@ class FoldedLoraCacheTest extends DjlTestCase {
 
             lora.setScaling(0.5);
             GoldenCase.assertClose(expected(0.5), infer(), 1e-5, "after a new scaling");
+
+            // the application loads other parameters into the base Linear (new arrays)
+            NDArray before = baseWeight().getArray();
+            Linear source = Linear.builder().setUnits(8).build();
+            source.initialize(manager, ai.djl.ndarray.types.DataType.FLOAT32, new Shape(4, 16));
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+                source.saveParameters(out);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            try (java.io.DataInputStream in = new java.io.DataInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                block.getChildren().valueAt(0).loadParameters(model.getNDManager(), in);
+            } catch (java.io.IOException | ai.djl.MalformedModelException e) {
+                throw new IllegalStateException(e);
+            }
+            assertFalse(before == baseWeight().getArray(), "loading made new arrays");
+            GoldenCase.assertClose(expected(0.5), infer(), 1e-5, "after other base parameters were loaded");
+        } finally {
+            model.close();
+        }
+    }
+
+    private Parameter baseWeight() {
+        return block.getChildren().valueAt(0).getDirectParameters().get("weight");
+    }
+
+    @ParameterizedTest(name = "r = {0}")
+    @ValueSource(ints = {4, 8})
+    void theFusedWeightNeverChangesTheBaseWeightNorLeaksToOtherFetches(int rank) {
+        build(rank);
+        try {
+            trainOneStep();
+            Parameter weight = baseWeight();
+            float[] w = weight.getArray().toFloatArray();
+            ParameterStore store = new ParameterStore(manager, false);
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "inference");
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "inference again");
+            assertTrue(Arrays.equals(w, weight.getArray().toFloatArray()), "the base weight is never written");
+            assertTrue(store.getValue(weight, x.getDevice(), false) == weight.getArray(),
+                    "a fetch outside the Linear's forward gets the base weight");
+            // a forward that fails inside the Linear, before it fetched its weight (two inputs for one)
+            assertThrows(IndexOutOfBoundsException.class,
+                    () -> block.forward(store, new NDList(x, x), false));
+            assertTrue(store.getValue(weight, x.getDevice(), false) == weight.getArray(),
+                    "an offer the failed forward left is gone once its pass ended");
+            GoldenCase.assertClose(expected(SCALING), infer(), 1e-5, "inference after the failed forward");
+        } finally {
+            model.close();
+        }
+    }
+
+    @ParameterizedTest(name = "r = {0}")
+    @ValueSource(ints = {4, 8})
+    void twoActiveAdaptersAreNeverFusedAndBothCount(int rank) {
+        build(rank);
+        try {
+            trainOneStep();
+            LoraConfig config = LoraConfig.builder().r(rank).loraAlpha(2 * rank).targetModules(List.of("0"))
+                    .initLoraWeights(InitLoraWeights.FALSE).build();
+            var adapters = Peft.injectAdapter(config, block, "other");
+            LoraLinear other = (LoraLinear) adapters.tunedModules().get("0").adapter("other");
+            adapters.setActiveAdapters(List.of("default", "other"));
+            float[] one = expected(SCALING);
+            NDArray a2 = other.loraA().getArray();
+            NDArray b2 = other.loraB().getArray();
+            float[] both = x.matMul(a2.transpose()).matMul(b2.transpose()).mul(SCALING).toFloatArray();
+            for (int i = 0; i < both.length; i++) {
+                both[i] += one[i];
+            }
+            GoldenCase.assertClose(both, infer(), 1e-5, "both adapters");
+            assertTrue(lora.cachedFused() == null && other.cachedFused() == null, "no fused weight for two");
         } finally {
             model.close();
         }
