@@ -79,8 +79,9 @@ public enum OptionKey {
                     + " or a file of `DJL_REGEX = NAME` rules; unset: DJL's paths"),
     /** Whether to register the MXBean. */
     JMX("jmx", "true", Kind.BOOLEAN,
-            "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model; at once when"
-                    + " attached). No port is opened"),
+            "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model, the platform"
+                    + " MBean server having been created while DJL's engine loaded; at once when attached). No port is"
+                    + " opened"),
     /** Debug logging. */
     DEBUG("debug", "false", Kind.BOOLEAN,
             "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes, the module tree of"
