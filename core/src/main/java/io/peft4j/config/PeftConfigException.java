@@ -36,6 +36,15 @@ public class PeftConfigException extends RuntimeException {
         this(source, field, detail, null, null);
     }
 
+    /**
+     * {@link #PeftConfigException(String, String, String)} with the exception that revealed the problem.
+     *
+     * @param cause e.g. the regex syntax error of a {@code target_modules} pattern
+     */
+    public PeftConfigException(String source, String field, String detail, Throwable cause) {
+        this(source, field, detail, null, cause);
+    }
+
     /** A problem not tied to a config file or key, which PEFT raises with {@code peftMessage}, told in full. */
     protected PeftConfigException(String message, String peftMessage) {
         super(message);

@@ -46,16 +46,13 @@ public final class ParameterHooks {
         if (parameter == null) {
             return value;
         }
-        if (FusedWeights.inUse()) {
-            Object fused = FusedWeights.exchange(value);
-            if (fused != value) {
-                return fused;
+        if (AdapterRegistry.anySubstitution()) {
+            Object saved = substitute(store, parameter, device, training, value);
+            if (saved != value) {
+                return saved; // a modules_to_save copy wins; an offered fused weight then stays unused
             }
         }
-        if (!AdapterRegistry.anySubstitution()) {
-            return value;
-        }
-        return substitute(store, parameter, device, training, value);
+        return FusedWeights.inUse() ? FusedWeights.exchange(value) : value;
     }
 
     /** The value to use for {@code parameter}: a {@code modules_to_save} copy's, or {@code value}. */

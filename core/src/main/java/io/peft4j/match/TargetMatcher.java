@@ -36,7 +36,8 @@ public final class TargetMatcher {
      * matched by {@link #matches}. A config whose {@code target_modules} is {@code null} targets nothing.
      *
      * @throws IllegalArgumentException when {@code target_modules} is still {@code "all-linear"} (expand it first,
-     *     see {@link TargetModules#isAllLinear()}), or a regular expression in the config is invalid
+     *     see {@link TargetModules#isAllLinear()})
+     * @throws PeftConfigException when a regular expression in the config is invalid, naming its field
      */
     public static boolean isTargeted(AdapterConfig config, String key) {
         return classify(config, key) == MatchResult.TARGETED;
@@ -100,7 +101,8 @@ public final class TargetMatcher {
      * @param targets {@code target_modules}; {@code null} matches nothing
      * @param layersToTransform layer indices, or null/empty for all layers
      * @param layersPattern names of the layer lists (regex fragments), or null/empty for PEFT's default
-     * @throws IllegalArgumentException when {@code targets} is {@code "all-linear"} or a regex is invalid
+     * @throws IllegalArgumentException when {@code targets} is {@code "all-linear"}
+     * @throws PeftConfigException when a regex is invalid, naming its field
      */
     public static boolean matches(TargetModules targets, List<Integer> layersToTransform, List<String> layersPattern,
             String key) {
@@ -143,7 +145,7 @@ public final class TargetMatcher {
      * layers_to_transform [0]"}, or {@code ""} when nothing matches. Starts with {@code "targeted"} exactly when
      * {@link #classify} returns {@link MatchResult#TARGETED}.
      *
-     * @throws IllegalArgumentException as {@link #classify} does
+     * @throws IllegalArgumentException as {@link #classify} does (and {@link PeftConfigException})
      */
     public static String explain(AdapterConfig config, String key) {
         String exclusion = exclusion(config, key);
@@ -223,7 +225,7 @@ public final class TargetMatcher {
      *
      * @return the matching pattern key, or {@code null} when none matches (PEFT returns {@code key} itself, whose
      *     lookup in the pattern dict then falls back to the default {@code r} / {@code lora_alpha})
-     * @throws IllegalArgumentException when a key is not a valid regex
+     * @throws PeftConfigException when a key is not a valid regex
      */
     public static String findPatternKey(Collection<String> patternKeys, String key) {
         for (String k : patternKeys) {
@@ -383,8 +385,9 @@ public final class TargetMatcher {
         try {
             return PythonRegex.compile(pythonRegex);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("invalid regular expression in " + field + ": "
-                    + e.getDescription() + " in " + PythonRepr.stringRepr(pythonRegex), e);
+            // a config error like any other (PEFT's re.fullmatch raises re.error when it injects)
+            throw new PeftConfigException(null, field, "invalid regular expression: " + e.getDescription() + " in "
+                    + PythonRepr.stringRepr(pythonRegex), e);
         }
     }
 }

@@ -278,9 +278,20 @@ class TargetMatcherTest {
     @ValueSource(strings = {"(", "[a", "a)"})
     void invalidRegexNamesTheField(String regex) {
         LoraConfig config = LoraConfig.builder().targetModules(regex).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        PeftConfigException e = assertThrows(PeftConfigException.class,
                 () -> TargetMatcher.isTargeted(config, "fc1"));
-        assertTrue(e.getMessage().contains("target_modules"), e.getMessage());
+        assertEquals("target_modules", e.field(), e.getMessage());
+        assertTrue(e.getMessage().startsWith("field \"target_modules\": invalid regular expression: "), e.getMessage());
+    }
+
+    @Test
+    void anInvalidExcludeModulesRegexIsAConfigErrorNamingTheField() {
+        // found by HostileAdapterFilesTest's config mutants: it was an IllegalArgumentException
+        LoraConfig config = LoraConfig.builder().targetModules(List.of("fc1")).excludeModules("fc[").build();
+        PeftConfigException e = assertThrows(PeftConfigException.class,
+                () -> TargetMatcher.isTargeted(config, "fc1"));
+        assertEquals("field \"exclude_modules\": invalid regular expression: unterminated character set in 'fc['",
+                e.getMessage());
     }
 
     // ------------------------------------------------------------ IA3 feedforward
