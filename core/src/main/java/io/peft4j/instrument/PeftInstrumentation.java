@@ -27,7 +27,6 @@ public final class PeftInstrumentation {
 
     private static final AtomicReference<Runnable> ENGINE_TASK = new AtomicReference<>();
 
-
     private static Instrumentation instrumentation;
     private static DjlWeaver weaver;
 

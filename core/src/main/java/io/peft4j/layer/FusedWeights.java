@@ -24,6 +24,12 @@ public final class FusedWeights {
         NDArray base;
         NDArray fused;
         boolean used;
+
+        void set(NDArray newBase, NDArray newFused, boolean handedOut) {
+            base = newBase;
+            fused = newFused;
+            used = handedOut;
+        }
     }
 
     private static final ThreadLocal<Slot> SLOT = ThreadLocal.withInitial(Slot::new);
@@ -42,10 +48,7 @@ public final class FusedWeights {
         if (!inUse) {
             inUse = true;
         }
-        Slot slot = SLOT.get();
-        slot.base = offer.base();
-        slot.fused = offer.fused();
-        slot.used = false;
+        SLOT.get().set(offer.base(), offer.fused(), false);
     }
 
     /** The value a fetch of {@code value} returns: the fused weight offered for that array (once), or {@code value}. */
@@ -55,9 +58,7 @@ public final class FusedWeights {
             return value;
         }
         NDArray fused = slot.fused;
-        slot.base = null;
-        slot.fused = null;
-        slot.used = true;
+        slot.set(null, null, true);
         return fused;
     }
 
@@ -68,9 +69,7 @@ public final class FusedWeights {
     public static boolean finish() {
         Slot slot = SLOT.get();
         boolean used = slot.used;
-        slot.base = null;
-        slot.fused = null;
-        slot.used = false;
+        slot.set(null, null, false);
         return used;
     }
 

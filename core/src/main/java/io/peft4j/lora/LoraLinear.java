@@ -162,10 +162,7 @@ public class LoraLinear extends LowRankFactors {
             if (cached != null && cached.isFor(a, b, epoch)) {
                 return cached;
             }
-            Shape shape = a.getShape();
-            long in = shape.get(1);
-            long out = b.getShape().get(0);
-            boolean dense = out * in <= shape.get(0) * (in + out);
+            boolean dense = denseIsCheaper(b.getShape().get(0), a.getShape().get(1), a.getShape().get(0));
             NDArray value;
             try (NDArray detachedA = a.stopGradient(); NDArray detachedB = b.stopGradient()) {
                 value = dense ? delta(detachedA, detachedB) : detachedB.mul((float) scaling());
@@ -188,8 +185,8 @@ public class LoraLinear extends LowRankFactors {
     public FusedWeights.Offer fusedWeight(ParameterStore store, Device device) {
         NDArray base = baseWeight().getArray();
         Shape shape = base.getShape();
-        if (loraBBias() != null || !base.getDevice().equals(device)
-                || shape.get(0) * shape.get(1) > (long) rank() * (shape.get(0) + shape.get(1))) {
+        if (loraBBias() != null || !base.getDevice().equals(device) || !denseIsCheaper(shape.get(0), shape.get(1),
+                rank())) {
             return null;
         }
         Folded cache = folded(store.getValue(loraA(), device, false), store.getValue(loraB(), device, false));
@@ -206,10 +203,7 @@ public class LoraLinear extends LowRankFactors {
                         weight = detached.add(cache.value());
                     }
                     NDScope.unregister(weight);
-                    if (retiredFused != null) {
-                        retiredFused.close();
-                    }
-                    retiredFused = current == null ? null : current.weight();
+                    retireFused(current);
                     current = new Fused(base, cache.value(), weight);
                     fused = current;
                 }
@@ -229,6 +223,14 @@ public class LoraLinear extends LowRankFactors {
     NDArray cachedFused() {
         Fused current = fused;
         return current == null ? null : current.weight();
+    }
+
+    /**
+     * Whether the dense delta of an {@code out x in} layer at rank {@code r} is no more arithmetic per input row than
+     * the two factors: {@code out * in <= r * (in + out)}.
+     */
+    private static boolean denseIsCheaper(long out, long in, long r) {
+        return out * in <= r * (in + out);
     }
 
     /** The cached folded adapter ({@code scaling * B}, or the dense delta), or {@code null} (for tests). */
@@ -275,14 +277,18 @@ public class LoraLinear extends LowRankFactors {
         }
     }
 
-    /** Frees the fused weights (the current one on the next call, as {@link #retire} does). */
+    /** Forgets the fused weight (freed one call later, see {@link #retireFused}). */
     private synchronized void dropFused() {
+        retireFused(fused);
+        fused = null;
+    }
+
+    /** Frees the fused weight retired before {@code replaced}'s and keeps {@code replaced}'s until the next call. */
+    private synchronized void retireFused(Fused replaced) {
         if (retiredFused != null) {
             retiredFused.close();
         }
-        Fused current = fused;
-        retiredFused = current == null ? null : current.weight();
-        fused = null;
+        retiredFused = replaced == null ? null : replaced.weight();
     }
 
     /** The dropout probability on the adapter's input while training. */
@@ -319,7 +325,7 @@ public class LoraLinear extends LowRankFactors {
             retire(null);
             folded = null;
             dropFused();
-            dropFused();
+            retireFused(null);
         }
         super.close();
     }

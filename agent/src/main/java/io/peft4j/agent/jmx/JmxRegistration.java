@@ -4,6 +4,7 @@ import io.peft4j.log.PeftLog;
 
 import java.lang.management.ManagementFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -22,8 +23,8 @@ public final class JmxRegistration {
 
     private static final PeftLog LOG = PeftLog.get(JmxRegistration.class);
     private static final AtomicBoolean DONE = new AtomicBoolean();
-    private static final AtomicBoolean PREPARING = new AtomicBoolean();
-    private static volatile Thread preparing;
+    /** {@link #prepareServer}'s thread, once started. */
+    private static final AtomicReference<Thread> PREPARING = new AtomicReference<>();
     /** How long {@link #prepareServer}'s thread took to create the server (-1: it failed; 0: not run). */
     private static volatile long preparedMillis;
 
@@ -34,7 +35,7 @@ public final class JmxRegistration {
      * waits for it. Returns at once.
      */
     public static void prepareServer() {
-        if (DONE.get() || !PREPARING.compareAndSet(false, true)) {
+        if (DONE.get() || PREPARING.get() != null) {
             return;
         }
         Thread t = new Thread(() -> {
@@ -48,8 +49,9 @@ public final class JmxRegistration {
             }
         }, "peft4j-jmx");
         t.setDaemon(true);
-        preparing = t;
-        t.start();
+        if (PREPARING.compareAndSet(null, t)) {
+            t.start();
+        }
     }
 
     /**
@@ -81,7 +83,7 @@ public final class JmxRegistration {
     }
 
     private static void awaitPrepared() {
-        Thread t = preparing;
+        Thread t = PREPARING.get();
         if (t == null) {
             return;
         }
