@@ -13,9 +13,10 @@
 #   --threads N     PyTorch intra-op threads in every benchmark JVM (default 1; --python: a list, default 1,2)
 #   --quick         1 round, short iterations: checks that everything runs (~5 min), numbers are not meaningful
 #   --only REGEX    only the cases whose id matches, e.g. --only 'Linear'
-#   --mkl-intel-paths  JVM side with oneMKL's Intel code paths on a non-Intel CPU: builds
-#                   benchmarks/mkl/mkl_intel_paths.c with cc and preloads it (LD_PRELOAD) into every benchmark JVM;
-#                   the Python processes run without it (BENCHMARKS.md, "oneMKL on AMD CPUs")
+#   --mkl-intel-paths  JVM side with oneMKL's Intel code paths on a non-Intel CPU: writes the agent's library
+#                   (java -jar peft4j-agent.jar mkl-library, what the agent option mklCodePaths=features loads) and
+#                   preloads it (LD_PRELOAD) into every benchmark JVM; the Python processes run without it
+#                   (BENCHMARKS.md, "oneMKL on AMD CPUs")
 # Results: benchmarks/target/bench-results/results.md and results.json; JMH logs under .../logs/.
 #
 # Plain JMH works too (from the repository root, after a build):
@@ -96,11 +97,9 @@ done
 
 if [ "$MKL_INTEL_PATHS" = 1 ]; then
   # Every benchmark JVM inherits LD_PRELOAD; the runner clears it for the Python processes (OpenBLAS, no oneMKL).
-  CC="${CC:-cc}"
-  command -v "$CC" >/dev/null || { echo "--mkl-intel-paths needs a C compiler (cc, or set CC)" >&2; exit 1; }
   mkdir -p benchmarks/target/mkl
-  "$CC" -O2 -shared -fPIC -o benchmarks/target/mkl/libmkl_intel_paths.so benchmarks/mkl/mkl_intel_paths.c
-  export LD_PRELOAD="$ROOT/benchmarks/target/mkl/libmkl_intel_paths.so${LD_PRELOAD:+:$LD_PRELOAD}"
+  "$JAVA" -jar agent/target/peft4j-agent.jar mkl-library benchmarks/target/mkl/libpeft4j-mkl-intel-paths.so
+  export LD_PRELOAD="$ROOT/benchmarks/target/mkl/libpeft4j-mkl-intel-paths.so${LD_PRELOAD:+:$LD_PRELOAD}"
   echo "JVM side: oneMKL's Intel code paths (LD_PRELOAD=$LD_PRELOAD)"
 fi
 

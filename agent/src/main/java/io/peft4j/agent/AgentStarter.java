@@ -5,6 +5,7 @@ import io.peft4j.agent.config.AgentOptions;
 import io.peft4j.agent.config.OptionKey;
 import io.peft4j.agent.jmx.AdaptersBean;
 import io.peft4j.agent.jmx.JmxRegistration;
+import io.peft4j.agent.mkl.MklCodePaths;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.instrument.AdviceErrors;
@@ -104,6 +105,8 @@ final class AgentStarter {
             System.setProperty(STATUS_PROPERTY, "refused: peft4j is already running in this JVM");
             return;
         }
+        // before anything can load libtorch: oneMKL asks which CPU it runs on when libtorch is loaded
+        boolean mklPrepared = options.mklByFeatures() && prepareMkl() == MklCodePaths.Outcome.LOADED;
         AdviceErrors.setPolicy(options.failOnError() ? AdviceErrors.Policy.FAIL : AdviceErrors.Policy.WARN);
         NonFiniteGuard.setPolicy(options.revertNonFiniteSteps() ? NonFiniteGuard.Policy.REVERT
                 : NonFiniteGuard.Policy.FAIL);
@@ -138,12 +141,10 @@ final class AgentStarter {
         AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
         AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
         Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
-        // At launch, JMX is registered when the application first uses a model, on that thread, once (the platform
-        // MBean server was created while DJL's engine loaded). Never beside the model's computations: creating the
-        // server while the first training steps ran changed their floating-point results (MKL picks its threads by
-        // load) and made an AdaLoRA run from E = 0 diverge. When attached: at once.
+        Runnable firstModel = atFirstModel(mklPrepared,
+                premain ? registerJmx : null, premain && !options.mklByFeatures());
         AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
-                options.failOnError(), models, premain ? registerJmx : null);
+                options.failOnError(), models, firstModel);
         ModelHooks.setListener(injector);
         TracedLoading.setTrainableParameters(!adapters.isEmpty() || options.adapterRoot() != null);
         RequestHooks.configure(options.requestAdapterProperty(), options.unknownAdapterToBase());
@@ -207,6 +208,41 @@ final class AgentStarter {
         } catch (RuntimeException e) {
             configError(e.getMessage(), options.failOnError(), premain);
             return null;
+        }
+    }
+
+    /**
+     * What runs once, when the application first uses a model (libtorch is loaded by then): the CPU type oneMKL chose
+     * after {@code mklCodePaths=features} ({@code mklReport}), the hint about that option on a CPU that is not Intel's
+     * ({@code mklHint}), then {@code registerJmx}; {@code null} when there is nothing to run.
+     */
+    private static Runnable atFirstModel(boolean mklReport, Runnable registerJmx, boolean mklHint) {
+        if (!mklReport && !mklHint) {
+            return registerJmx;
+        }
+        return () -> {
+            PeftLog log = PeftLog.get(MklCodePaths.class);
+            if (mklReport) {
+                log.info("{}", MklCodePaths.report());
+            } else {
+                String hint = MklCodePaths.hint();
+                if (hint != null) {
+                    log.info("{}", hint);
+                }
+            }
+            if (registerJmx != null) {
+                registerJmx.run();
+            }
+        };
+    }
+
+    /** {@code mklCodePaths=features}: never fails the start (the option only changes speed). */
+    private static MklCodePaths.Outcome prepareMkl() {
+        try {
+            return MklCodePaths.prepare();
+        } catch (LinkageError e) {
+            PeftLog.get(PeftAgent.class).warn("mklCodePaths=features not applied: {}", e.toString());
+            return MklCodePaths.Outcome.NOT_APPLIED;
         }
     }
 

@@ -459,7 +459,7 @@ public final class BenchRunner {
 
     /** Whether the benchmark JVMs run with oneMKL's Intel code paths ({@code ./bench.sh --mkl-intel-paths}). */
     static boolean mklIntelPaths() {
-        return System.getenv().getOrDefault("LD_PRELOAD", "").contains("mkl_intel_paths");
+        return System.getenv().getOrDefault("LD_PRELOAD", "").contains("libpeft4j-mkl-intel-paths.so");
     }
 
     private void machine(ChildJvm child) {

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /**
  * {@code java -jar peft4j-agent.jar <command>}: {@code attach}, {@code inspect}, {@code jmx}, {@code merge},
- * {@code tree}, {@code combine}. Exit
+ * {@code tree}, {@code combine}, {@code mkl-library}. Exit
  * status 0 when the command succeeded, 1 when it failed (the message names the pid, directory or option at fault), 2
  * for a usage error. {@code --help} after any command prints its usage.
  *
@@ -41,6 +41,8 @@ public final class Cli {
             "                                 every module path of a model (for target_modules), offline",
             "  combine --adapter DIR --adapter DIR --weights W,W --out DIR [--type TYPE ...]",
             "                                 add_weighted_adapter offline: combine adapter directories",
+            "  mkl-library FILE.so            write the library for LD_PRELOAD that makes libtorch's oneMKL choose",
+            "                                 its kernels by CPU features on AMD (agent: mklCodePaths=features)",
             "  jmx [--via-jmx] <pid> <operation> [arg]",
             "                                 list or change the adapters of a running JVM (no port opened;",
             "                                 --via-jmx: through the JDK's local JMX connector, which opens one):",
@@ -100,13 +102,17 @@ public final class Cli {
             case "tree":
                 c = new TreeCommand();
                 break;
+            case "mkl-library":
+                c = new MklLibraryCommand();
+                break;
             case "help":
             case "--help":
             case "-h":
                 return help(rest, out);
             default:
-                err.println("peft4j: unknown command '" + command + "'" + Suggestions.didYouMean(command,
-                        List.of("attach", "inspect", "merge", "tree", "combine", "jmx", "help")) + "\n\n" + USAGE_TEXT);
+                err.println("peft4j: unknown command '" + command + "'" + Suggestions.didYouMean(command, List.of(
+                        "attach", "inspect", "merge", "tree", "combine", "jmx", "mkl-library", "help")) + "\n\n"
+                        + USAGE_TEXT);
                 return USAGE;
         }
         if (rest.contains("--help") || rest.contains("-h")) {
@@ -149,6 +155,9 @@ public final class Cli {
                     return OK;
                 case "tree":
                     out.println(new TreeCommand().usage());
+                    return OK;
+                case "mkl-library":
+                    out.println(new MklLibraryCommand().usage());
                     return OK;
                 case "options":
                     out.println(OptionsHelp.text());

@@ -171,22 +171,25 @@ public final class AgentOptions {
         return names;
     }
 
+    /** Checks that option {@code key} is one of {@code words} (case-insensitive), naming the option's source. */
+    private void choice(OptionKey key, String first, String second) {
+        String value = values.get(key.key());
+        if (!List.of(first, second).contains(value.trim().toLowerCase(Locale.ROOT))) {
+            throw new IllegalArgumentException("option " + key.key() + " must be " + first + " or " + second
+                    + ", not '" + value + "' (" + source(key.key()) + ")");
+        }
+    }
+
     private void validate() {
         for (OptionKey k : OptionKey.values()) {
             if (k.kind() == OptionKey.Kind.BOOLEAN) {
                 bool(k);
             }
         }
-        String onError = values.get(OptionKey.ON_ERROR.key()).trim().toLowerCase(Locale.ROOT);
-        if (!List.of("fail", "warn").contains(onError)) {
-            throw new IllegalArgumentException("option onError must be fail or warn, not '"
-                    + values.get(OptionKey.ON_ERROR.key()) + "' (" + source(OptionKey.ON_ERROR.key()) + ")");
-        }
-        String onNonFinite = values.get(OptionKey.ON_NON_FINITE.key()).trim().toLowerCase(Locale.ROOT);
-        if (!List.of("fail", "revert").contains(onNonFinite)) {
-            throw new IllegalArgumentException("option onNonFinite must be fail or revert, not '"
-                    + values.get(OptionKey.ON_NON_FINITE.key()) + "' (" + source(OptionKey.ON_NON_FINITE.key()) + ")");
-        }
+        choice(OptionKey.ON_ERROR, "fail", "warn");
+        choice(OptionKey.ON_NON_FINITE, "fail", "revert");
+        choice(OptionKey.UNKNOWN_ADAPTER, "fail", "base");
+        choice(OptionKey.MKL_CODE_PATHS, "vendor", "features");
         if (values.get(OptionKey.NAME.key()).isBlank()) {
             throw new IllegalArgumentException("option name must not be empty (" + source("name") + ")");
         }
@@ -206,12 +209,6 @@ public final class AgentOptions {
                             + "configured (adapters: " + adapters.keySet() + "; " + source("active") + ")");
                 }
             }
-        }
-        String unknown = values.get(OptionKey.UNKNOWN_ADAPTER.key()).trim().toLowerCase(Locale.ROOT);
-        if (!List.of("fail", "base").contains(unknown)) {
-            throw new IllegalArgumentException("option unknownAdapter must be fail or base, not '"
-                    + values.get(OptionKey.UNKNOWN_ADAPTER.key()) + "' (" + source(OptionKey.UNKNOWN_ADAPTER.key())
-                    + ")");
         }
         if (values.get(OptionKey.PRELOAD.key()) != null && path(OptionKey.ADAPTER_ROOT.key()) == null) {
             throw new IllegalArgumentException("option preload needs adapterRoot (" + source(OptionKey.PRELOAD.key())
@@ -389,6 +386,11 @@ public final class AgentOptions {
     /** Whether DEBUG messages are printed. */
     public boolean debug() {
         return bool(OptionKey.DEBUG);
+    }
+
+    /** Whether oneMKL is to choose its code paths by the CPU's features ({@code mklCodePaths=features}). */
+    public boolean mklByFeatures() {
+        return "features".equalsIgnoreCase(values.get(OptionKey.MKL_CODE_PATHS.key()).trim());
     }
 
     /** Whether a training step that leaves an adapter non-finite is undone ({@code onNonFinite=revert}). */

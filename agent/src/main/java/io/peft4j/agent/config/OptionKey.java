@@ -82,6 +82,12 @@ public enum OptionKey {
             "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model, the platform"
                     + " MBean server having been created while DJL's engine loaded; at once when attached). No port is"
                     + " opened"),
+    /** How the oneMKL inside libtorch chooses its code paths. */
+    MKL_CODE_PATHS("mklCodePaths", "vendor", Kind.CHOICE,
+            "`features`: the oneMKL inside libtorch chooses its kernels by the CPU's features on CPUs that are not"
+                    + " Intel's too (on AMD EPYC its SGEMMs ran 1.5-4x faster: BENCHMARKS.md); Linux x86-64, at launch"
+                    + " only (before libtorch loads); needs JNA, which DJL brings. `vendor`: oneMKL's own choice (its"
+                    + " generic code path on such CPUs)"),
     /** Debug logging. */
     DEBUG("debug", "false", Kind.BOOLEAN,
             "`true` also prints peft4j's DEBUG messages (start-up phases, instrumented classes, the module tree of"

@@ -44,6 +44,25 @@ class CliTest {
     }
 
     @Test
+    void mklLibraryWritesTheLibraryByteForByteAndChecksItsArgument(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("libmkl.so");
+        Run wrote = run("mkl-library", file.toString());
+        Run none = run("mkl-library");
+        Run directory = run("mkl-library", dir.toString());
+        assertAll(() -> assertEquals(0, wrote.status(), wrote.err()),
+                () -> assertArrayEquals(io.peft4j.agent.mkl.CpuCheckLibrary.bytes(), Files.readAllBytes(file)),
+                () -> assertEquals("wrote " + file + " (mkl_serv_intel_cpu_true answers yes); run with LD_PRELOAD="
+                        + file + "\n", wrote.out()),
+                () -> assertEquals(2, none.status()),
+                () -> assertTrue(none.err().startsWith("peft4j mkl-library: the file to write is required"),
+                        none.err()),
+                () -> assertEquals(1, directory.status()),
+                () -> assertEquals("peft4j mkl-library: " + dir + " is a directory; give the library's file name"
+                        + " (e.g. " + dir.resolve("libpeft4j-mkl-intel-paths.so") + ")\n", directory.err()),
+                () -> assertTrue(run("help", "mkl-library").out().contains("LD_PRELOAD=FILE.so")));
+    }
+
+    @Test
     void mergeChecksItsArguments() {
         String model = GOLDEN.resolve("b1_lora_mlp/base_model.torchscript.pt").toString();
         String adapter = GOLDEN.resolve("b1_lora_mlp").toString();

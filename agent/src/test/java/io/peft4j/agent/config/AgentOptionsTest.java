@@ -75,6 +75,18 @@ class AgentOptionsTest {
     }
 
     @Test
+    void mklCodePathsIsVendorByDefaultAndTakesOnlyItsTwoWords() {
+        assertFalse(AgentOptions.resolve(null, props(), env()).mklByFeatures());
+        assertTrue(AgentOptions.resolve("mklCodePaths=Features", props(), env()).mklByFeatures());
+        assertTrue(AgentOptions.resolve(null, props(), env("PEFT4J_MKL_CODE_PATHS", "features")).mklByFeatures());
+        assertFalse(AgentOptions.resolve("mklCodePaths=vendor", props(), env()).mklByFeatures());
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class,
+                () -> AgentOptions.resolve("mklCodePaths=intel", props(), env()));
+        assertEquals("option mklCodePaths must be vendor or features, not 'intel' (agent argument mklCodePaths)",
+                wrong.getMessage());
+    }
+
+    @Test
     void defaults() {
         AgentOptions o = AgentOptions.resolve(null, props(), env());
         assertAll(() -> assertTrue(o.enabled()), () -> assertTrue(o.failOnError()), () -> assertTrue(o.jmx()),
