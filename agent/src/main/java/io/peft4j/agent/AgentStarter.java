@@ -221,13 +221,12 @@ final class AgentStarter {
             return registerJmx;
         }
         return () -> {
-            PeftLog log = PeftLog.get(MklCodePaths.class);
             if (mklReport) {
-                log.info("{}", MklCodePaths.report());
+                MklCodePaths.report();
             } else {
                 String hint = MklCodePaths.hint();
                 if (hint != null) {
-                    log.info("{}", hint);
+                    PeftLog.get(MklCodePaths.class).info("{}", hint);
                 }
             }
             if (registerJmx != null) {

@@ -16,10 +16,15 @@ public enum Jvm {
     /** {@code -javaagent:peft4j-agent.jar=...}; peft4j's classes come from the agent jar only. */
     AGENT;
 
+    /** Whether this JVM was started with {@code -javaagent:peft4j-agent.jar}. */
+    public static boolean withAgent() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .anyMatch(a -> a.startsWith("-javaagent:") && a.contains("peft4j-agent"));
+    }
+
     /** Throws unless this JVM is of kind {@code this}. */
     public void require() {
-        boolean agent = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .anyMatch(a -> a.startsWith("-javaagent:") && a.contains("peft4j-agent"));
+        boolean agent = withAgent();
         String peftFrom = locate("io.peft4j.Peft");
         String problem = null;
         switch (this) {

@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  * </pre>
  * {@code --cpu} times the phases in CPU time of the calling thread instead of wall time: with one intra-op thread
  * libtorch runs every op, backward included, on that thread, so the breakdown stays readable on a busy machine.
+ * Mode {@code lora} also runs with {@code -javaagent:agent/target/peft4j-agent.jar=mklCodePaths=features} and
+ * {@code -cp benchmarks/target/benchmarks.jar}: peft4j then comes from the agent jar.
  * Modes {@code full} (every weight trains) and {@code hand} (the same LoRA written as DJL blocks,
  * {@link HandLoraLinear}: what the step costs without peft4j) run with {@code -cp benchmarks/target/benchmarks.jar}
  * only.
@@ -55,7 +57,8 @@ public final class TrainProfile {
                         + " (lora|hand|full [--steps N] [--cpu] [--torch-profile FILE])");
             }
         }
-        (lora ? Jvm.API : Jvm.PLAIN).require();
+        // LoRA through the Java API, or with the agent given at launch (e.g. mklCodePaths=features) providing peft4j
+        (lora ? (Jvm.withAgent() ? Jvm.AGENT : Jvm.API) : Jvm.PLAIN).require();
         try (TrainingRig rig = new TrainingRig(1024, mode)) {
             for (int i = 0; i < Math.max(20, steps / 4); i++) {
                 rig.step();

@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.NativeLibrary;
 import io.peft4j.log.PeftLog;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -114,16 +115,26 @@ public final class MklCodePaths {
         }
     }
 
-    /** One line for the log once libtorch is loaded: the CPU type oneMKL chose, after {@link #prepare()}. */
-    public static String report() {
+    /**
+     * Logs, once libtorch is loaded, the CPU type oneMKL chose after {@link #prepare()}: {@code INFO}, or {@code WARN}
+     * when it is still its generic code path.
+     */
+    public static void report() {
+        PeftLog log = PeftLog.get(MklCodePaths.class);
+        Optional<Integer> type;
         try {
-            return cpuType().map(type -> type == 0
-                    ? "mklCodePaths=features had no effect: oneMKL runs its generic code path (CPU type 0)"
-                    : "mklCodePaths=features: oneMKL runs the code path of its CPU type " + type + " (0 is its generic"
-                            + " one)")
-                    .orElse("mklCodePaths=features: the libtorch loaded here has no oneMKL; nothing changed");
+            type = cpuType();
         } catch (LinkageError | RuntimeException e) {
-            return "mklCodePaths=features: could not read oneMKL's CPU type (" + e + ")";
+            log.warn("mklCodePaths=features: could not read oneMKL's CPU type ({})", e.toString());
+            return;
+        }
+        if (type.isEmpty()) {
+            log.info("mklCodePaths=features: the libtorch loaded here has no oneMKL; nothing changed");
+        } else if (type.get() == 0) {
+            log.warn("mklCodePaths=features had no effect: oneMKL runs its generic code path (CPU type 0)");
+        } else {
+            log.info("mklCodePaths=features: oneMKL runs the code path of its CPU type {} (0 is its generic one)",
+                    type.get());
         }
     }
 
@@ -162,12 +173,17 @@ public final class MklCodePaths {
 
     /** The CPU's vendor string ({@code GenuineIntel}, {@code AuthenticAMD}, ...), or {@code null} if unknown. */
     static String cpuVendor() {
-        try (Stream<String> lines = Files.lines(CPU_INFO, StandardCharsets.UTF_8)) {
-            return lines.filter(l -> l.startsWith("vendor_id")).findFirst()
-                    .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(null);
+        // a plain loop, not a stream: the hint reads this at the first model's use, on the way to its first forward
+        try (BufferedReader in = Files.newBufferedReader(CPU_INFO, StandardCharsets.UTF_8)) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (line.startsWith("vendor_id")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
         } catch (IOException | RuntimeException e) {
-            return null; // unknown vendor: treated as not Intel's
+            // unknown vendor: treated as not Intel's
         }
+        return null;
     }
 
     private static void deleteQuietly(Path file) {
