@@ -141,8 +141,13 @@ final class AgentStarter {
         AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
         AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
         Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
-        Runnable firstModel = atFirstModel(mklPrepared,
-                premain ? registerJmx : null, premain && !options.mklByFeatures());
+        // At launch, JMX is registered when the application first uses a model, on that thread, once (the platform
+        // MBean server was created while DJL's engine loaded). Never beside the model's computations: creating the
+        // server while the first training steps ran changed their results and made an AdaLoRA run from E = 0 diverge
+        // (most likely the collections its allocations caused, freeing scalars a backward still read; see
+        // io.peft4j.layer.Scalars). When attached: at once.
+        Runnable firstModel = atFirstModel(mklPrepared, premain ? registerJmx : null,
+                premain && !options.mklByFeatures());
         AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),
                 options.failOnError(), models, firstModel);
         ModelHooks.setListener(injector);

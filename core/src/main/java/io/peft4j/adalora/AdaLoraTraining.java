@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftMethod;
 import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.AdapterRegistry;
@@ -302,7 +303,7 @@ public final class AdaLoraTraining {
                 }
                 NDArray reg = regulariser(modules(model, name).values(), loss.getManager());
                 if (reg != null) {
-                    total = total.add(reg.mul((float) ((AdaLoraConfig) config).orthRegWeight()));
+                    total = total.add(Scalars.mul(reg, ((AdaLoraConfig) config).orthRegWeight()));
                 }
             }
         }
@@ -338,6 +339,6 @@ public final class AdaLoraTraining {
                 count++;
             }
         }
-        return sum == null ? null : sum.div(count);
+        return sum == null ? null : Scalars.div(sum, count);
     }
 }

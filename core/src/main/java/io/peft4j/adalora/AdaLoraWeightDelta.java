@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftType;
+import io.peft4j.layer.Scalars;
 import io.peft4j.lora.InitLoraWeights;
 import io.peft4j.traced.ModuleKind;
 import io.peft4j.traced.ModuleMerge;
@@ -140,7 +141,7 @@ public final class AdaLoraWeightDelta implements TracedMethod {
         }
 
         private NDArray delta() {
-            NDArray d = b.matMul(a.mul(e)).mul((float) (scaling / (ranknum + 1e-5)));
+            NDArray d = Scalars.mul(b.matMul(a.mul(e)), scaling / (ranknum + 1e-5));
             return kind.fanInFanOut() ? d.transpose() : d;
         }
 

@@ -10,6 +10,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import io.peft4j.layer.AdapterParameters;
 import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 
 import java.util.Map;
@@ -151,7 +152,7 @@ public final class Ia3Adapter implements ModuleAdapter {
     }
 
     private static NDArray nonZero(NDArray factor) {
-        return factor.add(factor.eq(0f).toType(factor.getDataType(), false).mul(1e-8f));
+        return factor.add(Scalars.mul(factor.eq(0f).toType(factor.getDataType(), false), 1e-8));
     }
 
     @Override

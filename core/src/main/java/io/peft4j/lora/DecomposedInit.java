@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import io.peft4j.config.PeftConfigException;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 import io.peft4j.linalg.DenseMatrix;
 import io.peft4j.linalg.HouseholderQr;
@@ -66,7 +67,7 @@ final class DecomposedInit {
             }
             if (init.changesBaseWeights()) {
                 NDArray w32 = weight.toType(DataType.FLOAT32, false);
-                WeightUpdate.copyInto(weight, w32.sub(ab[1].matMul(ab[0]).mul((float) scaling)));
+                WeightUpdate.copyInto(weight, w32.sub(Scalars.mul(ab[1].matMul(ab[0]), scaling)));
             }
             ab[0] = ab[0].toType(weight.getDataType(), false);
             ab[1] = ab[1].toType(weight.getDataType(), false);
@@ -129,8 +130,10 @@ final class DecomposedInit {
         NDArray q = manager.create(HouseholderQr.q(x).toFloats(), new Shape(r, r));
         NDArray qOdd = q.get(new NDIndex("0::2, :"));
         NDArray qEven = q.get(new NDIndex("1::2, :"));
-        NDArray a = manager.randomNormal(new Shape(in, r / 2), DataType.FLOAT32).matMul(qOdd).transpose().div(10f);
-        NDArray b = manager.randomNormal(new Shape(r / 2, out), DataType.FLOAT32).transpose().matMul(qEven).div(10f);
+        NDArray a = Scalars.div(manager.randomNormal(new Shape(in, r / 2), DataType.FLOAT32).matMul(qOdd).transpose(),
+                10);
+        NDArray b = Scalars.div(manager.randomNormal(new Shape(r / 2, out), DataType.FLOAT32).transpose().matMul(qEven),
+                10);
         return new NDArray[] {a, b};
     }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 
 import java.util.Arrays;
@@ -122,7 +123,7 @@ final class DoraMagnitude {
      */
     static NDArray addTo(NDArray output, NDArray scale, NDArray baseResult, NDArray lora, double scaling,
             boolean training) {
-        NDArray dora = scale.sub(1f).mul(baseResult).add(scale.mul(lora).mul((float) scaling));
+        NDArray dora = scale.sub(1f).mul(baseResult).add(Scalars.mul(scale.mul(lora), scaling));
         return training ? output.add(dora) : output.addi(dora);
     }
 

@@ -9,6 +9,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 
 import java.util.Arrays;
+import io.peft4j.layer.Scalars;
 
 /**
  * LoRA on a DJL convolution ({@code Conv1d}, {@code Conv2d}, {@code Conv3d}), as PEFT's {@code lora.ConvNd}:
@@ -70,7 +71,7 @@ public class LoraConvolution extends LowRankFactors {
         NDArray b = store.getValue(loraB(), input.getDevice(), training);
         NDArray bias = loraBBias() == null ? null : store.getValue(loraBBias(), input.getDevice(), training);
         NDArray x = training && dropout > 0f ? Dropout.dropout(input, dropout, true).head() : input;
-        return output.addi(lowRankPath(x, a, b, bias).muli((float) scaling()));
+        return output.addi(Scalars.muli(lowRankPath(x, a, b, bias), scaling()));
     }
 
     /** {@code lora_B(lora_A(x))}: the base kernel, stride and padding, then the 1x1 convolution; not scaled. */
@@ -103,8 +104,8 @@ public class LoraConvolution extends LowRankFactors {
 
     /** {@code b @ a * scaling} for factors {@code a}, {@code b}, reshaped to the base kernel. */
     protected final NDArray delta(NDArray a, NDArray b) {
-        return b.reshape(b.getShape().get(0), rank()).matMul(a.reshape(rank(), -1))
-                .reshape(baseWeight().getArray().getShape()).mul((float) scaling());
+        return Scalars.mul(b.reshape(b.getShape().get(0), rank()).matMul(a.reshape(rank(), -1))
+                .reshape(baseWeight().getArray().getShape()), scaling());
     }
 
     private void checkMergeable() {

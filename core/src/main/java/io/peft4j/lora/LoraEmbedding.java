@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
+import io.peft4j.layer.Scalars;
 
 /**
  * LoRA on an embedding table ({@code IdEmbedding}, the {@code Embedding} family), as PEFT's {@code lora.Embedding}:
@@ -49,7 +50,7 @@ public class LoraEmbedding extends LowRankFactors {
     protected final NDArray lowRankPath(NDArray input, NDArray a, NDArray b, Shape outputShape) {
         NDArray ids = input.getDataType() == DataType.INT64 ? input : input.toType(DataType.INT64, false);
         NDArray afterA = Embedding.embedding(ids, a.transpose(), SparseFormat.DENSE).head();
-        return afterA.matMul(b.transpose()).muli((float) scaling()).reshape(outputShape);
+        return Scalars.muli(afterA.matMul(b.transpose()), scaling()).reshape(outputShape);
     }
 
     @Override
@@ -65,6 +66,6 @@ public class LoraEmbedding extends LowRankFactors {
 
     /** {@code (b @ a)^T * scaling} for factors {@code a}, {@code b}. */
     protected final NDArray delta(NDArray a, NDArray b) {
-        return b.matMul(a).transpose().mul((float) scaling());
+        return Scalars.mul(b.matMul(a).transpose(), scaling());
     }
 }

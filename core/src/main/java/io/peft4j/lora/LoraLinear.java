@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.peft4j.layer.FusedWeights;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightChanges;
 import io.peft4j.layer.WeightUpdate;
 
@@ -165,7 +166,7 @@ public class LoraLinear extends LowRankFactors {
             boolean dense = denseIsCheaper(b.getShape().get(0), a.getShape().get(1), a.getShape().get(0));
             NDArray value;
             try (NDArray detachedA = a.stopGradient(); NDArray detachedB = b.stopGradient()) {
-                value = dense ? delta(detachedA, detachedB) : detachedB.mul((float) scaling());
+                value = dense ? delta(detachedA, detachedB) : Scalars.mul(detachedB, scaling());
             }
             NDScope.unregister(value);
             retire(cached);
@@ -315,7 +316,7 @@ public class LoraLinear extends LowRankFactors {
         if (initialFactors != null) {
             NDArray a0 = initialFactors[0];
             NDArray b0 = initialFactors[1];
-            WeightUpdate.add(baseWeight().getArray(), () -> b0.matMul(a0).muli((float) scaling()), false,
+            WeightUpdate.add(baseWeight().getArray(), () -> Scalars.muli(b0.matMul(a0), scaling()), false,
                     "adapter '" + adapterName() + "'");
             a0.close();
             b0.close();
@@ -340,6 +341,6 @@ public class LoraLinear extends LowRankFactors {
      * {@code b @ a * scaling} for factors {@code a}, {@code b} (the parameters' arrays or their values on a device).
      */
     protected final NDArray delta(NDArray a, NDArray b) {
-        return b.matMul(a).muli((float) scaling());
+        return Scalars.muli(b.matMul(a), scaling());
     }
 }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftConfigException;
 import io.peft4j.config.PeftType;
+import io.peft4j.layer.Scalars;
 import io.peft4j.log.PeftLog;
 import io.peft4j.traced.ModuleKind;
 import io.peft4j.traced.ModuleMerge;
@@ -330,13 +331,13 @@ public final class LoraWeightDelta implements TracedMethod {
         NDArray delta() {
             switch (kind) {
                 case LINEAR:
-                    return b.matMul(a).mul((float) scaling);
+                    return Scalars.mul(b.matMul(a), scaling);
                 case CONV1D_FAN_IN_FAN_OUT:
                 case EMBEDDING:
-                    return b.matMul(a).transpose().mul((float) scaling);
+                    return Scalars.mul(b.matMul(a).transpose(), scaling);
                 default:
-                    return b.reshape(b.getShape().get(0), -1).matMul(a.reshape(a.getShape().get(0), -1))
-                            .reshape(weightShape).mul((float) scaling);
+                    return Scalars.mul(b.reshape(b.getShape().get(0), -1).matMul(a.reshape(a.getShape().get(0), -1))
+                            .reshape(weightShape), scaling);
             }
         }
 
@@ -403,7 +404,7 @@ public final class LoraWeightDelta implements TracedMethod {
                 undo.add(WeightEdits.add(module.weight(), this::delta, "LoRA of '" + module.path() + "'"));
             }
             if (bias != null) {
-                undo.add(WeightEdits.add(module.bias(), () -> bias.mul((float) scaling),
+                undo.add(WeightEdits.add(module.bias(), () -> Scalars.mul(bias, scaling),
                         "lora_bias of '" + module.path() + "'"));
             }
             return undo;
@@ -440,7 +441,7 @@ public final class LoraWeightDelta implements TracedMethod {
 
                 @Override
                 public NDArray biasDelta() {
-                    return bias == null ? null : bias.mul((float) scaling);
+                    return bias == null ? null : Scalars.mul(bias, scaling);
                 }
             };
         }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 
 import java.util.Collections;
@@ -128,7 +129,7 @@ public abstract class LowRankFactors implements LowRankAdapter {
 
     /** What {@code lora_bias} adds to the base bias when merged: {@code lora_B.bias * scaling}. */
     private NDArray biasDelta() {
-        return loraBBias.getArray().mul((float) scaling);
+        return Scalars.mul(loraBBias.getArray(), scaling);
     }
 
     @Override

@@ -16,7 +16,9 @@ import javax.management.ObjectName;
  * the model is adapted; the platform MBean server itself (60-200 ms of the JDK's start-up work) is created earlier,
  * on a thread of its own, while the application loads DJL's engine ({@link #prepareServer}: by then its {@code main}
  * runs), and the registration waits for that thread, so that it never runs beside the model's computations (creating
- * the server on a thread of its own while the first training steps ran changed their floating-point results). When
+ * the server on a thread of its own while the first training steps ran changed their results: most likely through
+ * the garbage collections its allocations caused, which freed the memory of scalars the backward pass still read
+ * before {@code io.peft4j.layer.Scalars} fixed that). When
  * attached to a running JVM: at once. Failures are logged, never thrown.
  */
 public final class JmxRegistration {

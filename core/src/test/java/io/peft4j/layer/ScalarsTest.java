@@ -1,0 +1,180 @@
+package io.peft4j.layer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import io.peft4j.Peft;
+import io.peft4j.config.AdapterConfig;
+import io.peft4j.golden.GoldenCase;
+import io.peft4j.lora.LoraConfig;
+import java.io.IOException;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Gradients through a multiplication by a Java number survive a garbage collection between forward and backward
+ * ({@link Scalars}): the collection is forced there, the freed native memory is overwritten, and the gradients must
+ * equal those of the same pass without it, bit for bit. With DJL's {@code mul(Number)} in these places the gradients
+ * came out as 1e22-1e34 (the first test fails that way when {@code Scalars.mul} calls {@code x.mul((float) factor)}).
+ */
+class ScalarsTest {
+
+    private static final Pattern NUMBER_OPERAND =
+            Pattern.compile("\\.(mul|muli|div|divi|pow|powi)\\(\\s*(\\(float\\)|\\(double\\)|-?[0-9])");
+
+    /** Direct buffers over the freed scalars' memory, kept until the backward ran. */
+    private final List<ByteBuffer> litter = new ArrayList<>();
+
+    /**
+     * Runs a full collection and waits until the JVM has processed the references it found (freeing direct buffers
+     * is part of that), twice: the second batch is handled only after the first. Then allocates small direct buffers
+     * full of 0x7f bytes, which take the freed memory.
+     */
+    private void collectGarbageAndLitter() throws InterruptedException {
+        for (int round = 0; round < 2; round++) {
+            ReferenceQueue<Object> queue = new ReferenceQueue<>();
+            WeakReference<Object> sentinel = new WeakReference<>(new Object(), queue);
+            System.gc();
+            assertNotNull(queue.remove(60_000), "the garbage collector did not process references in 60 s");
+            assertEquals(null, sentinel.get());
+        }
+        for (int i = 0; i < 2_000; i++) {
+            ByteBuffer b = ByteBuffer.allocateDirect(4 + i % 28);
+            while (b.hasRemaining()) {
+                b.put((byte) 0x7f);
+            }
+            litter.add(b);
+        }
+    }
+
+    /** The gradient of {@code sum(op(x))} with respect to {@code x}, with or without a collection before backward. */
+    private float[] gradient(NDManager m, Function<NDArray, NDArray> op, boolean collect) throws InterruptedException {
+        NDArray x = m.create(new float[] {0.5f, -1f, 2f, 0.25f});
+        x.setRequiresGradient(true);
+        try (GradientCollector c = Engine.getInstance().newGradientCollector()) {
+            NDArray loss = op.apply(x).sum();
+            if (collect) {
+                collectGarbageAndLitter();
+            }
+            c.backward(loss);
+        }
+        return x.getGradient().toFloatArray();
+    }
+
+    @Test
+    void gradientsThroughEachOperationSurviveACollectionBeforeBackward() throws InterruptedException {
+        Map<String, Function<NDArray, NDArray>> ops = new LinkedHashMap<>();
+        ops.put("mul", v -> Scalars.mul(v, 2.5));
+        ops.put("muli", v -> Scalars.muli(v.mul(v), 2.5));
+        ops.put("div", v -> Scalars.div(v, 4));
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertArrayEquals(new float[] {2.5f, 2.5f, 2.5f, 2.5f}, gradient(m, ops.get("mul"), true), "mul");
+            assertArrayEquals(new float[] {0.25f, 0.25f, 0.25f, 0.25f}, gradient(m, ops.get("div"), true), "div");
+            for (Map.Entry<String, Function<NDArray, NDArray>> op : ops.entrySet()) {
+                for (int i = 0; i < 3; i++) {
+                    assertArrayEquals(gradient(m, op.getValue(), false), gradient(m, op.getValue(), true),
+                            op.getKey() + ", pass " + i);
+                }
+            }
+        }
+    }
+
+    /** The adapter parameters' gradients of one training forward and backward of {@code model}. */
+    private Map<String, float[]> adapterGradients(Block model, NDArray input, boolean collect)
+            throws InterruptedException {
+        NDManager m = input.getManager();
+        try (GradientCollector c = Engine.getInstance().newGradientCollector()) {
+            NDArray out = model.forward(new ParameterStore(m, false), new NDList(input), true).head();
+            NDArray loss = out.square().sum();
+            if (collect) {
+                collectGarbageAndLitter();
+            }
+            c.backward(loss);
+        }
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        for (Pair<String, Parameter> p : model.getParameters()) {
+            if (p.getValue().requiresGradient()) {
+                NDArray g = p.getValue().getArray().getGradient();
+                grads.put(p.getKey(), g.toFloatArray());
+                g.subi(g.duplicate()); // zero for the next pass
+            }
+        }
+        return grads;
+    }
+
+    private void assertGradientsSurvive(String caseName, AdapterConfig config) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            GoldenCase c = GoldenCase.named(caseName);
+            Block model = c.buildBaseModel(m);
+            Peft.injectAdapter(config, model);
+            NDArray x = c.input(m);
+            Map<String, float[]> plain = adapterGradients(model, x, false);
+            assertTrue(plain.size() >= 2, () -> "adapter parameters " + plain.keySet());
+            for (int i = 0; i < 2; i++) {
+                Map<String, float[]> collected = adapterGradients(model, x, true);
+                assertEquals(plain.keySet(), collected.keySet());
+                for (String name : plain.keySet()) {
+                    assertArrayEquals(plain.get(name), collected.get(name), caseName + " " + name + ", pass " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void doraAndLoraBiasTrainingGradientsSurviveACollectionBeforeBackward() throws Exception {
+        assertGradientsSurvive("b1_lora_mlp", LoraConfig.builder().r(4).loraAlpha(8).targetModules(List.of("fc1"))
+                .useDora(true).initLoraWeights(io.peft4j.lora.InitLoraWeights.FALSE).build());
+        assertGradientsSurvive("b1_lora_mlp", LoraConfig.builder().r(4).loraAlpha(8).targetModules(List.of("fc2"))
+                .loraBias(true).initLoraWeights(io.peft4j.lora.InitLoraWeights.FALSE).build());
+    }
+
+    @Test
+    void embeddingAndConvolutionTrainingGradientsSurviveACollectionBeforeBackward() throws Exception {
+        for (String caseName : List.of("c1_lora_embedding", "c2_lora_conv2d")) {
+            AdapterConfig config = io.peft4j.config.AdapterConfigs.read(GoldenCase.named(caseName).dir());
+            assertGradientsSurvive(caseName, config);
+        }
+    }
+
+    @Test
+    void coreMultipliesByJavaNumbersOnlyThroughScalars() throws IOException {
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")
+                    && !p.getFileName().toString().equals("Scalars.java")).toList()) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    Matcher matcher = NUMBER_OPERAND.matcher(lines.get(i));
+                    if (matcher.find()) {
+                        found.add(f + ":" + (i + 1) + ": " + lines.get(i).trim());
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), found, "use Scalars.mul/muli/div: DJL's Number overloads lose the scalar's memory"
+                + " to the garbage collector before backward");
+    }
+}
