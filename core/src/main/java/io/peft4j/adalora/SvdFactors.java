@@ -8,6 +8,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import io.peft4j.layer.AdapterParameters;
+import io.peft4j.layer.Scalars;
 import io.peft4j.lora.LowRankFactors;
 
 /**
@@ -114,7 +115,7 @@ public abstract class SvdFactors extends LowRankFactors {
 
     /** {@code b @ (a * e) * scaling / (ranknum + 1e-5)}, {@code [out, in']}. */
     protected final NDArray delta(NDArray a, NDArray e, NDArray b) {
-        return b.matMul(a.mul(e)).muli(divisor());
+        return Scalars.muli(b.matMul(a.mul(e)), divisor());
     }
 
     /** The delta in the base weight's layout, {@code B @ (A * E) * scaling / (ranknum + 1e-5)}; zeros for 0 ranks. */

@@ -3,6 +3,7 @@ package io.peft4j.adalora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import io.peft4j.layer.Scalars;
 
 /**
  * AdaLoRA on a Linear, as PEFT's {@code adalora.SVDLinear}: {@code lora_A: [r, in]}, {@code lora_E: [r, 1]} (the
@@ -30,6 +31,6 @@ public final class SvdLinear extends SvdFactors {
     @Override
     protected NDArray adapterOutput(NDArray x, NDArray a, NDArray e, NDArray b) {
         NDArray hidden = Linear.linear(x, a.mul(e)).head();
-        return Linear.linear(hidden, b).head().muli(divisor());
+        return Scalars.muli(Linear.linear(hidden, b).head(), divisor());
     }
 }

@@ -5,6 +5,7 @@ import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.PeftType;
 import io.peft4j.config.TargetModules;
 import io.peft4j.layer.ModuleAdapter;
+import io.peft4j.layer.Scalars;
 import io.peft4j.layer.WeightUpdate;
 import io.peft4j.log.PeftLog;
 import io.peft4j.tuner.ModelAdapters;
@@ -85,7 +86,7 @@ public final class Ia3WeightedAdapters {
                                     + "' has ia3_l " + l.getShape() + " in '" + adapters.get(i) + "' but "
                                     + vector.getShape() + " in the new adapter");
                         }
-                        NDArray next = sum.add(l.mul(weights.get(i).floatValue()));
+                        NDArray next = sum.add(Scalars.mul(l, weights.get(i).doubleValue()));
                         sum.close();
                         sum = next;
                     }
