@@ -1,5 +1,6 @@
 package io.peft4j.adalora;
 
+import io.peft4j.testmodels.GcSafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -8,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.peft4j.Peft;
@@ -52,7 +52,7 @@ class AdaLoraTrainingTest extends DjlTestCase {
             model.setBlock(mlp);
             TorchWeights.load(mlp, base, model.getNDManager());
             ModelAdapters adapters = Peft.injectAdapter(config, mlp);
-            DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig tc = new DefaultTrainingConfig(new GcSafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.05f)).build());
             try (Trainer trainer = model.newTrainer(tc)) {
                 trainer.initialize(new Shape(8, 16));

@@ -1,5 +1,6 @@
 package io.peft4j.adalora;
 
+import io.peft4j.testmodels.GcSafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -8,7 +9,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.peft4j.Peft;
@@ -44,7 +44,7 @@ class OrthogonalRegulariserNaNTest extends DjlTestCase {
                     model.getNDManager());
             ModelAdapters adapters = Peft.injectAdapter(config, mlp);
             SvdLinear fc1 = (SvdLinear) adapters.tunedModules().get("fc1").adapter("default");
-            DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig tc = new DefaultTrainingConfig(new GcSafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
             try (Trainer trainer = model.newTrainer(tc)) {
                 trainer.initialize(new Shape(8, 16));

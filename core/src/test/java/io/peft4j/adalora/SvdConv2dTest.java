@@ -1,5 +1,6 @@
 package io.peft4j.adalora;
 
+import io.peft4j.testmodels.GcSafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -13,7 +14,6 @@ import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.peft4j.Peft;
@@ -128,7 +128,7 @@ class SvdConv2dTest extends DjlTestCase {
             model.setBlock(block);
             block.initialize(model.getNDManager(), DataType.FLOAT32, input);
             ModelAdapters adapters = Peft.injectAdapter(config, block);
-            DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig tc = new DefaultTrainingConfig(new GcSafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.05f)).build());
             try (Trainer trainer = model.newTrainer(tc)) {
                 NDArray x = trainer.getManager().randomNormal(input);

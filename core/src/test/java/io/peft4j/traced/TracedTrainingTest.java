@@ -1,5 +1,6 @@
 package io.peft4j.traced;
 
+import io.peft4j.testmodels.GcSafeL2Loss;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +16,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
@@ -72,7 +72,7 @@ class TracedTrainingTest extends DjlTestCase {
     }
 
     private static DefaultTrainingConfig config() {
-        return new DefaultTrainingConfig(Loss.l2Loss())
+        return new DefaultTrainingConfig(new GcSafeL2Loss())
                 .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
     }
 

@@ -1,5 +1,6 @@
 package io.peft4j.tuner;
 
+import io.peft4j.testmodels.GcSafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -10,7 +11,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
@@ -96,7 +96,7 @@ class TrainingTest extends DjlTestCase {
                     .bias(bias).build();
             Peft.injectAdapter(config, mlp);
             Map<String, float[]> before = snapshot(mlp);
-            DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig tc = new DefaultTrainingConfig(new GcSafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
             float first = Float.NaN;
             float last = Float.NaN;

@@ -11,7 +11,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.NoopTranslator;
@@ -129,7 +128,7 @@ public final class GoldenApp {
     }
 
     private static void trainCheck(Model model, NDArray input) {
-        DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
+        DefaultTrainingConfig config = new DefaultTrainingConfig(new GcSafeL2Loss())
                 .optOptimizer(Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0.1f)).build());
         try (Trainer trainer = model.newTrainer(config);
                 NDManager scope = model.getNDManager().newSubManager()) {

@@ -15,7 +15,6 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.NoopTranslator;
@@ -122,7 +121,7 @@ public final class TrainApp {
                 System.out.println("TrainApp: loaded base weights from " + base);
             }
             LossRecorder recorder = new LossRecorder();
-            DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss()).optOptimizer(optimizer);
+            DefaultTrainingConfig config = new DefaultTrainingConfig(new GcSafeL2Loss()).optOptimizer(optimizer);
             if ("fit".equals(mode)) {
                 config.addTrainingListeners(recorder);
             }
