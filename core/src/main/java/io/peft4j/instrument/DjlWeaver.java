@@ -43,10 +43,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *       each return; its constructors (after) and {@code close()} (before): {@link ModelHooks#collectorEvent};</li>
  *   <li>PyTorch's {@code PtModel.load(Path, String, Map)}: {@link ModelHooks#beforeModelLoad} may replace the
  *       options, {@link ModelHooks#modelLoaded} runs before each return (also of {@code load(InputStream,
- *       boolean)}).</li>
+ *       boolean)});</li>
+ *   <li>PyTorch's {@code PtNDManager.create(Buffer, Shape, DataType)}: {@link ScalarHooks#owned} before each return
+ *       (a number's 0-dim array gets libtorch's memory while a collector is open).</li>
  * </ul>
  *
- * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and eight small method visitors, each
+ * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and nine small method visitors, each
  * a few ASM instructions, kept in one file so that every woven call site reads next to the descriptors it relies on.
  */
 final class DjlWeaver implements ClassFileTransformer {
@@ -60,6 +62,7 @@ final class DjlWeaver implements ClassFileTransformer {
     static final String PREDICTOR = "ai/djl/inference/Predictor";
     static final String COLLECTOR = "ai/djl/training/GradientCollector";
     static final String PT_MODEL = "ai/djl/pytorch/engine/PtModel";
+    static final String PT_MANAGER = "ai/djl/pytorch/engine/PtNDManager";
     /** Loaded when the application starts DJL's engine (libtorch's load follows): see {@link
      *  PeftInstrumentation#whenEngineLoads}. */
     static final String ENGINE = "ai/djl/engine/Engine";
@@ -70,6 +73,8 @@ final class DjlWeaver implements ClassFileTransformer {
     private static final String OBJECT = "Ljava/lang/Object;";
     private static final String MODEL_LOAD = "(Ljava/nio/file/Path;Ljava/lang/String;Ljava/util/Map;)V";
     private static final String STREAM_LOAD = "(Ljava/io/InputStream;Z)V";
+    private static final String CREATE = "(Ljava/nio/Buffer;Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;)"
+            + "Lai/djl/pytorch/engine/PtNDArray;";
     private static final String MODULE_FORWARD = "(Lai/djl/training/ParameterStore;Lai/djl/ndarray/NDList;Z"
             + "Lai/djl/util/PairList;)Lai/djl/ndarray/NDList;";
 
@@ -104,7 +109,7 @@ final class DjlWeaver implements ClassFileTransformer {
 
     private static boolean isKnown(String className) {
         return BLOCK.equals(className) || STORE.equals(className) || TRAINER.equals(className)
-                || PREDICTOR.equals(className) || PT_MODEL.equals(className);
+                || PREDICTOR.equals(className) || PT_MODEL.equals(className) || PT_MANAGER.equals(className);
     }
 
     /** Whether the DJL class name (internal form) of a loaded class is one this weaver changes. */
@@ -245,6 +250,8 @@ final class DjlWeaver implements ClassFileTransformer {
                 case PT_MODEL:
                     return "load".equals(name) && (MODEL_LOAD.equals(descriptor) || STREAM_LOAD.equals(descriptor))
                             ? new ModelLoad(mv, MODEL_LOAD.equals(descriptor)) : mv;
+                case PT_MANAGER:
+                    return "create".equals(name) && CREATE.equals(descriptor) ? new ScalarCreate(mv) : mv;
                 default:
                     return mv;
             }
@@ -428,6 +435,30 @@ final class DjlWeaver implements ClassFileTransformer {
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
             super.visitMaxs(maxStack + 6, maxLocals);
+        }
+    }
+
+    /** Before each return: {@code array = ScalarHooks.owned(array, data, shape)}. */
+    private static final class ScalarCreate extends MethodVisitor {
+        ScalarCreate(MethodVisitor mv) {
+            super(Opcodes.ASM9, mv);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode == Opcodes.ARETURN) {
+                super.visitVarInsn(Opcodes.ALOAD, 1);
+                super.visitVarInsn(Opcodes.ALOAD, 2);
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ScalarHooks", "owned",
+                        "(" + OBJECT + OBJECT + OBJECT + ")" + OBJECT, false);
+                super.visitTypeInsn(Opcodes.CHECKCAST, "ai/djl/pytorch/engine/PtNDArray");
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            super.visitMaxs(maxStack + 2, maxLocals);
         }
     }
 

@@ -41,6 +41,11 @@ public final class WeightChanges {
         changed();
     }
 
+    /** Whether a {@code GradientCollector} is open anywhere in the JVM (autograd may be recording). */
+    public static boolean collectorOpen() {
+        return OPEN_COLLECTORS.get() > 0;
+    }
+
     /** A {@code GradientCollector} is closing (the window stays open until the optimizer step). */
     public static void collectorClosed() {
         OPEN_COLLECTORS.updateAndGet(n -> Math.max(0, n - 1));

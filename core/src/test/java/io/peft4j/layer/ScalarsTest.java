@@ -102,6 +102,30 @@ class ScalarsTest {
         }
     }
 
+    /**
+     * With peft4j's instrumentation, DJL's own Number overloads are safe too ({@code ScalarHooks} gives a number's
+     * 0-dim array libtorch's memory while a collector is open): {@code x.mul(2.5f)}, {@code x.div(4)} and DJL's
+     * {@code L2Loss} ({@code square().mul(0.5f)}) give the same gradients with a collection before backward.
+     */
+    @Test
+    void djlsOwnNumberOverloadsAreSafeOnceInstrumented() throws InterruptedException {
+        io.peft4j.instrument.PeftInstrumentation.ensureInstalled();
+        Map<String, Function<NDArray, NDArray>> ops = new LinkedHashMap<>();
+        ops.put("DJL mul(Number)", v -> v.mul(2.5f));
+        ops.put("DJL div(Number)", v -> v.div(4));
+        ops.put("DJL L2Loss", v -> new ai.djl.training.loss.L2Loss().evaluate(new NDList(v.zerosLike()),
+                new NDList(v)));
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertArrayEquals(new float[] {2.5f, 2.5f, 2.5f, 2.5f}, gradient(m, ops.get("DJL mul(Number)"), true));
+            for (Map.Entry<String, Function<NDArray, NDArray>> op : ops.entrySet()) {
+                for (int i = 0; i < 3; i++) {
+                    assertArrayEquals(gradient(m, op.getValue(), false), gradient(m, op.getValue(), true),
+                            op.getKey() + ", pass " + i);
+                }
+            }
+        }
+    }
+
     /** The adapter parameters' gradients of one training forward and backward of {@code model}. */
     private Map<String, float[]> adapterGradients(Block model, NDArray input, boolean collect)
             throws InterruptedException {
