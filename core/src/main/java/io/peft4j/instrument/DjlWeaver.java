@@ -73,8 +73,8 @@ final class DjlWeaver implements ClassFileTransformer {
     private static final String OBJECT = "Ljava/lang/Object;";
     private static final String MODEL_LOAD = "(Ljava/nio/file/Path;Ljava/lang/String;Ljava/util/Map;)V";
     private static final String STREAM_LOAD = "(Ljava/io/InputStream;Z)V";
-    private static final String CREATE = "(Ljava/nio/Buffer;Lai/djl/ndarray/types/Shape;Lai/djl/ndarray/types/DataType;)"
-            + "Lai/djl/pytorch/engine/PtNDArray;";
+    private static final String CREATE = "(Ljava/nio/Buffer;Lai/djl/ndarray/types/Shape;"
+            + "Lai/djl/ndarray/types/DataType;)Lai/djl/pytorch/engine/PtNDArray;";
     private static final String MODULE_FORWARD = "(Lai/djl/training/ParameterStore;Lai/djl/ndarray/NDList;Z"
             + "Lai/djl/util/PairList;)Lai/djl/ndarray/NDList;";
 
