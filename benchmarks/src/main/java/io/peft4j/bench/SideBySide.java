@@ -145,7 +145,8 @@ final class SideBySide {
         }
         md.append(String.format(Locale.ROOT, "| oneMKL code paths | %s | – (no oneMKL) |%n",
                 BenchRunner.mklIntelPaths() ? "Intel's, on any CPU (`./bench.sh --mkl-intel-paths`: "
-                        + "LD_PRELOAD of `java -jar peft4j-agent.jar mkl-library`, the library of `mklCodePaths=features`)" : "by CPU vendor (oneMKL's default)"));
+                        + "LD_PRELOAD of `java -jar peft4j-agent.jar mkl-library`, the library of"
+                        + " `mklCodePaths=features`)" : "by CPU vendor (oneMKL's default)"));
         md.append(String.format(Locale.ROOT, "| OpenMP wait policy | %s (default) | %s |%n",
                 System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"), python(t0, "OMP_WAIT_POLICY")));
         md.append("| inference | outside any `GradientCollector` (grad mode off) | `model.eval()`, "
