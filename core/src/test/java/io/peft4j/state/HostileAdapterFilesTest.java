@@ -210,8 +210,20 @@ class HostileAdapterFilesTest {
                 + " heap bytes (bound " + bound + ")");
         if (refusal == null) {
             checkLoadedAsTheFileSays();
+            io.peft4j.config.AdapterConfig loaded = io.peft4j.config.AdapterConfigs.read(dir);
             Peft.adapters(mlp).orElseThrow().deleteAdapter("fuzz");
-            assertArrayEquals(baseline, forward(), 0f, "deleting the adapter restores the model");
+            // PiSSA and OLoRA replaced W by the residual W - s*B0@A0 and give W back as W_res + s*B0@A0, equal to W up
+            // to float rounding (LoraLinear.close); every other adapter leaves W untouched, so the model is restored
+            // bit for bit (a mutant setting init_lora_weights to "olora" found this in CI)
+            boolean residual = loaded instanceof io.peft4j.lora.LoraConfig
+                    && ((io.peft4j.lora.LoraConfig) loaded).initLoraWeights().changesBaseWeights();
+            float[] after = forward();
+            if (residual) {
+                GoldenCase.assertClose(baseline, after, 1e-6, "deleting a residual adapter restores the model");
+                baseline = after; // the model as the next mutant finds it
+            } else {
+                assertArrayEquals(baseline, after, 0f, "deleting the adapter restores the model");
+            }
             return 0;
         }
         if (weightsError != null && refusal instanceof AdapterFileException) {
