@@ -48,7 +48,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *       (a number's 0-dim array gets libtorch's memory while a collector is open).</li>
  * </ul>
  *
- * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and nine small method visitors, each
+ * <p>Longer than most classes (about 500 lines) on purpose: one class visitor and eight small method visitors, each
  * a few ASM instructions, kept in one file so that every woven call site reads next to the descriptors it relies on.
  */
 final class DjlWeaver implements ClassFileTransformer {
@@ -226,7 +226,9 @@ final class DjlWeaver implements ClassFileTransformer {
                     return mv;
                 case STORE:
                     return "getValue".equals(name) && args.length == 3 && args[2] == Type.BOOLEAN_TYPE
-                            ? new StoreValue(mv, Type.getReturnType(descriptor)) : mv;
+                            ? new ReplaceReturned(mv, "ParameterHooks", "substituteValue",
+                                    Type.getReturnType(descriptor), 0, Type.getObjectType(owner), args[0], args[1],
+                                    args[2]) : mv;
                 case TRAINER:
                     if ("<init>".equals(name)) {
                         return new AtReturn(mv, "trainerEvent", "trainer");
@@ -251,7 +253,8 @@ final class DjlWeaver implements ClassFileTransformer {
                     return "load".equals(name) && (MODEL_LOAD.equals(descriptor) || STREAM_LOAD.equals(descriptor))
                             ? new ModelLoad(mv, MODEL_LOAD.equals(descriptor)) : mv;
                 case PT_MANAGER:
-                    return "create".equals(name) && CREATE.equals(descriptor) ? new ScalarCreate(mv) : mv;
+                    return "create".equals(name) && CREATE.equals(descriptor) ? new ReplaceReturned(mv, "ScalarHooks",
+                            "owned", Type.getReturnType(descriptor), 1, args[0], args[1]) : mv;
                 default:
                     return mv;
             }
@@ -409,56 +412,50 @@ final class DjlWeaver implements ClassFileTransformer {
         }
     }
 
-    /** Before each return: {@code value = substituteValue(value, this, parameter, device, training)}. */
-    private static final class StoreValue extends MethodVisitor {
-        private final Type returned;
+    /**
+     * Before each return: {@code value = HOOK(value, locals...)}, cast back to the method's return type; the locals
+     * are consecutive one-slot local variables (objects or booleans). {@code ParameterStore.getValue}:
+     * {@code substituteValue(value, this, parameter, device, training)}; {@code PtNDManager.create}:
+     * {@code ScalarHooks.owned(array, data, shape)}.
+     */
+    private static final class ReplaceReturned extends MethodVisitor {
+        private final String hooks;
+        private final String method;
+        private final String returned;
+        private final int first;
+        private final Type[] types;
+        private final String descriptor;
 
-        StoreValue(MethodVisitor mv, Type returned) {
+        /** {@code types[i]} is the type of local variable {@code first + i}, each passed to the hook in order. */
+        ReplaceReturned(MethodVisitor mv, String hooks, String method, Type returned, int first, Type... types) {
             super(Opcodes.ASM9, mv);
-            this.returned = returned;
+            this.first = first;
+            this.hooks = hooks;
+            this.method = method;
+            this.returned = returned.getInternalName();
+            this.types = types;
+            StringBuilder d = new StringBuilder("(" + OBJECT);
+            for (Type t : types) {
+                d.append(t.getSort() == Type.OBJECT ? OBJECT : t.getDescriptor());
+            }
+            this.descriptor = d.append(')').append(OBJECT).toString();
         }
 
         @Override
         public void visitInsn(int opcode) {
             if (opcode == Opcodes.ARETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, 0);
-                super.visitVarInsn(Opcodes.ALOAD, 1);
-                super.visitVarInsn(Opcodes.ALOAD, 2);
-                super.visitVarInsn(Opcodes.ILOAD, 3);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ParameterHooks", "substituteValue",
-                        "(" + OBJECT + OBJECT + OBJECT + OBJECT + "Z)" + OBJECT, false);
-                super.visitTypeInsn(Opcodes.CHECKCAST, returned.getInternalName());
+                for (int i = 0; i < types.length; i++) {
+                    super.visitVarInsn(types[i].getOpcode(Opcodes.ILOAD), first + i);
+                }
+                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + hooks, method, descriptor, false);
+                super.visitTypeInsn(Opcodes.CHECKCAST, returned);
             }
             super.visitInsn(opcode);
         }
 
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(maxStack + 6, maxLocals);
-        }
-    }
-
-    /** Before each return: {@code array = ScalarHooks.owned(array, data, shape)}. */
-    private static final class ScalarCreate extends MethodVisitor {
-        ScalarCreate(MethodVisitor mv) {
-            super(Opcodes.ASM9, mv);
-        }
-
-        @Override
-        public void visitInsn(int opcode) {
-            if (opcode == Opcodes.ARETURN) {
-                super.visitVarInsn(Opcodes.ALOAD, 1);
-                super.visitVarInsn(Opcodes.ALOAD, 2);
-                super.visitMethodInsn(Opcodes.INVOKESTATIC, HOOKS + "ScalarHooks", "owned",
-                        "(" + OBJECT + OBJECT + OBJECT + ")" + OBJECT, false);
-                super.visitTypeInsn(Opcodes.CHECKCAST, "ai/djl/pytorch/engine/PtNDArray");
-            }
-            super.visitInsn(opcode);
-        }
-
-        @Override
-        public void visitMaxs(int maxStack, int maxLocals) {
-            super.visitMaxs(maxStack + 2, maxLocals);
+            super.visitMaxs(maxStack + types.length + 2, maxLocals);
         }
     }
 
