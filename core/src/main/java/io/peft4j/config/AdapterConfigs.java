@@ -1,6 +1,6 @@
 package io.peft4j.config;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import io.peft4j.io.JsonSyntaxException;
 import io.peft4j.log.PeftLog;
 
 import java.io.IOException;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -76,30 +75,41 @@ public final class AdapterConfigs {
         Object root;
         try {
             root = JsonValues.parse(json);
-        } catch (JsonProcessingException | IllegalArgumentException e) {
-            String detail = e instanceof JsonProcessingException
-                    ? ((JsonProcessingException) e).getOriginalMessage() + locationOf((JsonProcessingException) e)
-                    : e.getMessage();
-            throw PeftConfigException.unreadable(source, "malformed JSON: " + detail, e);
+        } catch (JsonSyntaxException e) {
+            throw PeftConfigException.unreadable(source, "malformed JSON: " + e.getMessage(), e);
         }
         if (!(root instanceof Map)) {
             throw new PeftConfigException(source, null,
                     "expected a JSON object, got " + JsonValues.describe(root));
         }
         @SuppressWarnings("unchecked")
-        Map<String, Object> map = new LinkedHashMap<>((Map<String, Object>) root);
+        Map<String, Object> map = (Map<String, Object>) root;
+        return fromMap(map, source, forInjection);
+    }
+
+    /**
+     * Makes a config from JSON values, as {@link #parse} does from the text: e.g. {@link AdapterConfig#toJsonMap()}
+     * of another config with some keys changed.
+     *
+     * @param json the keys of an {@code adapter_config.json} with JSON-like values ({@code null}, {@link Boolean},
+     *     {@link Number}, {@link String}, {@link java.util.Collection}, {@link Map} with string keys)
+     * @param source names the config in messages
+     * @throws PeftConfigException when the config is invalid or unsupported
+     */
+    public static AdapterConfig fromJsonMap(Map<String, ?> json, String source) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = (Map<String, Object>) JsonValues.normalize(json);
+        return fromMap(map, source, false);
+    }
+
+    private static AdapterConfig fromMap(Map<String, Object> json, String source, boolean forInjection) {
+        Map<String, Object> map = new LinkedHashMap<>(json);
         if (map.containsKey("runtime_config")) {
             warningSink.accept(source + ": The configuration file contains a `runtime_config` key. This is "
                     + "ignored. Runtime configurations are only valid at runtime.");
             map.remove("runtime_config");
         }
         return accept(create(map, source), forInjection);
-    }
-
-    private static String locationOf(JsonProcessingException e) {
-        return e.getLocation() == null ? ""
-                : String.format(Locale.ROOT, " (line %d, column %d)", e.getLocation().getLineNr(),
-                        e.getLocation().getColumnNr());
     }
 
     private static AdapterConfig create(Map<String, Object> map, String source) {

@@ -1,13 +1,7 @@
 package io.peft4j.config;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.peft4j.io.JsonReader;
+import io.peft4j.io.JsonSyntaxException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -28,71 +22,50 @@ import java.util.Map;
  */
 final class JsonValues {
 
-    /**
-     * Accepts what Python's {@code json.loads} accepts: NaN and Infinity, no trailing data. Streaming (jackson-core
-     * only): the agent reads configs in {@code premain}, where loading jackson-databind would cost ~300 classes.
-     */
-    private static final JsonFactory JSON = JsonFactory.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .build();
-
     private JsonValues() {}
 
-    /** Parses JSON text into immutable JSON values; {@code null} for the JSON literal {@code null}. */
-    static Object parse(String text) throws JsonProcessingException {
-        try (JsonParser parser = JSON.createParser(text)) {
-            JsonToken first = parser.nextToken();
-            if (first == null) {
-                throw new IllegalArgumentException("no JSON value in the text");
-            }
-            Object value = read(parser, first);
-            JsonToken trailing = parser.nextToken();
-            if (trailing != null) {
-                throw new JsonParseException(parser, "Trailing token (of type " + trailing + ") found after value");
-            }
-            return value;
-        } catch (JsonProcessingException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /**
+     * Parses JSON text into immutable JSON values; {@code null} for the JSON literal {@code null}. Accepts what
+     * Python's {@code json.loads} accepts: NaN and Infinity, no trailing data.
+     */
+    static Object parse(String text) throws JsonSyntaxException {
+        JsonReader reader = JsonReader.allowingNonFinite(text);
+        Object value = read(reader, reader.next());
+        reader.next(); // only whitespace may follow
+        return value;
     }
 
-    private static Object read(JsonParser parser, JsonToken token) throws IOException {
+    private static Object read(JsonReader reader, JsonReader.Token token) throws JsonSyntaxException {
         switch (token) {
             case START_OBJECT: {
                 Map<String, Object> map = new LinkedHashMap<>();
-                for (JsonToken t = parser.nextToken(); t == JsonToken.FIELD_NAME; t = parser.nextToken()) {
-                    String key = parser.currentName();
-                    map.put(key, read(parser, parser.nextToken()));
+                for (JsonReader.Token t = reader.next(); t == JsonReader.Token.NAME; t = reader.next()) {
+                    String key = reader.name();
+                    map.put(key, read(reader, reader.next()));
                 }
                 return Collections.unmodifiableMap(map);
             }
             case START_ARRAY: {
                 List<Object> list = new ArrayList<>();
-                for (JsonToken t = parser.nextToken(); t != JsonToken.END_ARRAY; t = parser.nextToken()) {
-                    list.add(read(parser, t));
+                for (JsonReader.Token t = reader.next(); t != JsonReader.Token.END_ARRAY; t = reader.next()) {
+                    list.add(read(reader, t));
                 }
                 return Collections.unmodifiableList(list);
             }
-            case VALUE_STRING:
-                return parser.getText();
-            case VALUE_NUMBER_INT:
-                if (parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                    BigInteger big = parser.getBigIntegerValue();
-                    return big.bitLength() < 64 ? (Object) big.longValue() : big;
-                }
-                return parser.getLongValue();
-            case VALUE_NUMBER_FLOAT:
-                return parser.getDoubleValue();
-            case VALUE_TRUE:
+            case STRING:
+                return reader.text();
+            case INTEGER:
+                return reader.isLong() ? (Object) reader.longValue() : reader.bigValue();
+            case DECIMAL:
+                return reader.doubleValue();
+            case TRUE:
                 return Boolean.TRUE;
-            case VALUE_FALSE:
+            case FALSE:
                 return Boolean.FALSE;
-            case VALUE_NULL:
+            case NULL:
                 return null;
             default:
-                throw new JsonParseException(parser, "unexpected JSON token " + token);
+                throw new IllegalStateException("a value cannot start with " + token);
         }
     }
 

@@ -1,14 +1,6 @@
 package io.peft4j.io;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
-
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Reader;
+import io.peft4j.io.JsonReader.Token;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -29,8 +21,6 @@ import java.util.Map;
  * {@link DataLayout}.
  */
 final class HeaderParser {
-    private static final JsonFactory JSON = new JsonFactory();
-
     /**
      * The parsed header.
      *
@@ -59,19 +49,17 @@ final class HeaderParser {
 
     private Header parse(byte[] header) throws SafetensorsException {
         checkUtf8(header);
-        // A Reader, so that Jackson cannot guess another encoding from the first bytes.
-        Reader reader =
-                new InputStreamReader(new ByteArrayInputStream(header), StandardCharsets.UTF_8);
         String current = null;
-        try (JsonParser json = JSON.createParser(reader)) {
-            if (json.nextToken() != JsonToken.START_OBJECT) {
+        try {
+            JsonReader json = JsonReader.of(new String(header, StandardCharsets.UTF_8));
+            if (json.next() != Token.START_OBJECT) {
                 throw error(null, "header is not a JSON object");
             }
             Map<String, String> metadata = null;
             Map<String, TensorEntry> tensors = new LinkedHashMap<>();
-            while (json.nextToken() == JsonToken.FIELD_NAME) {
-                current = json.currentName();
-                json.nextToken();
+            while (json.next() == Token.NAME) {
+                current = json.name();
+                json.next();
                 if (SafetensorsFile.METADATA_KEY.equals(current)) {
                     if (metadata != null) {
                         throw error(current, "duplicate key in header");
@@ -85,20 +73,16 @@ final class HeaderParser {
                 }
                 current = null;
             }
-            if (json.nextToken() != null) {
+            try {
+                json.next(); // only whitespace may follow the object
+            } catch (JsonSyntaxException e) {
                 throw error(null, "unexpected content after the header's JSON object");
             }
             return new Header(
                     metadata == null ? Map.of() : Collections.unmodifiableMap(metadata),
                     List.copyOf(tensors.values()));
-        } catch (JsonProcessingException e) {
-            throw new SafetensorsException(
-                    file, current, "header is not valid JSON: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            if (e instanceof SafetensorsException) {
-                throw (SafetensorsException) e;
-            }
-            throw new SafetensorsException(file, current, "cannot parse header: " + e, e);
+        } catch (JsonSyntaxException e) {
+            throw new SafetensorsException(file, current, "header is not valid JSON: " + e.getMessage(), e);
         }
     }
 
@@ -127,37 +111,39 @@ final class HeaderParser {
         } while (decoder.flush(out).isOverflow());
     }
 
-    private Map<String, String> parseMetadata(JsonParser json) throws IOException {
+    private Map<String, String> parseMetadata(JsonReader json)
+            throws JsonSyntaxException, SafetensorsException {
         String key = SafetensorsFile.METADATA_KEY;
         Map<String, String> metadata = new LinkedHashMap<>();
-        if (json.currentToken() == JsonToken.VALUE_NULL) {
+        if (json.current() == Token.NULL) {
             return metadata;
         }
-        if (json.currentToken() != JsonToken.START_OBJECT) {
-            throw error(key, "must be a JSON object of strings, found " + json.currentToken());
+        if (json.current() != Token.START_OBJECT) {
+            throw error(key, "must be a JSON object of strings, found " + json.current());
         }
-        while (json.nextToken() == JsonToken.FIELD_NAME) {
-            String name = json.currentName();
-            if (json.nextToken() != JsonToken.VALUE_STRING) {
+        while (json.next() == Token.NAME) {
+            String name = json.name();
+            if (json.next() != Token.STRING) {
                 throw error(key, "value of \"" + name + "\" is not a string");
             }
-            if (metadata.put(name, json.getText()) != null) {
+            if (metadata.put(name, json.text()) != null) {
                 throw error(key, "duplicate metadata key \"" + name + "\"");
             }
         }
         return metadata;
     }
 
-    private TensorEntry parseTensor(JsonParser json, String name) throws IOException {
-        if (json.currentToken() != JsonToken.START_OBJECT) {
+    private TensorEntry parseTensor(JsonReader json, String name)
+            throws JsonSyntaxException, SafetensorsException {
+        if (json.current() != Token.START_OBJECT) {
             throw error(name, "entry is not a JSON object");
         }
         SafetensorsDType dtype = null;
         long[] shape = null;
         long[] offsets = null;
-        while (json.nextToken() == JsonToken.FIELD_NAME) {
-            String field = json.currentName();
-            json.nextToken();
+        while (json.next() == Token.NAME) {
+            String field = json.name();
+            json.next();
             switch (field) {
                 case "dtype":
                     requireFirst(name, field, dtype);
@@ -199,32 +185,34 @@ final class HeaderParser {
         }
     }
 
-    private SafetensorsDType parseDType(JsonParser json, String name) throws IOException {
-        if (json.currentToken() != JsonToken.VALUE_STRING) {
+    private SafetensorsDType parseDType(JsonReader json, String name)
+            throws JsonSyntaxException, SafetensorsException {
+        if (json.current() != Token.STRING) {
             throw error(name, "\"dtype\" is not a string");
         }
         try {
-            return SafetensorsDType.fromHeader(json.getText());
+            return SafetensorsDType.fromHeader(json.text());
         } catch (IllegalArgumentException e) {
             throw new SafetensorsException(file, name, e.getMessage(), e);
         }
     }
 
     /** Parses an array of integers that must each fit in a long and be {@code >= 0}. */
-    private long[] parseNaturals(JsonParser json, String name, String field) throws IOException {
-        if (json.currentToken() != JsonToken.START_ARRAY) {
+    private long[] parseNaturals(JsonReader json, String name, String field)
+            throws JsonSyntaxException, SafetensorsException {
+        if (json.current() != Token.START_ARRAY) {
             throw error(name, "\"" + field + "\" is not an array");
         }
         List<Long> values = new ArrayList<>();
-        while (json.nextToken() != JsonToken.END_ARRAY) {
-            if (json.currentToken() != JsonToken.VALUE_NUMBER_INT) {
-                throw error(name, "\"" + field + "\" holds " + json.getText() + ", not an integer");
+        while (json.next() != Token.END_ARRAY) {
+            if (json.current() != Token.INTEGER) {
+                throw error(name, "\"" + field + "\" holds " + json.text() + ", not an integer");
             }
-            if (json.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            if (!json.isLong()) {
                 throw error(
-                        name, "\"" + field + "\" holds " + json.getText() + ", which is too large");
+                        name, "\"" + field + "\" holds " + json.text() + ", which is too large");
             }
-            long value = json.getLongValue();
+            long value = json.longValue();
             if (value < 0) {
                 throw error(name, "\"" + field + "\" holds the negative number " + value);
             }

@@ -1,17 +1,14 @@
 package io.peft4j.lora;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftType;
 import io.peft4j.config.TargetModules;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -135,19 +132,13 @@ final class CombinationPlan {
             configs.forEach(c -> names.addAll(c.targetModules().names()));
             targets = TargetModules.ofNames(new ArrayList<>(names));
         }
-        try {
-            ObjectMapper mapper = new ObjectMapper();
-            ObjectNode json = (ObjectNode) mapper.readTree(AdapterConfigs.toJson(configs.get(0)));
-            json.put("r", newRank);
-            json.put("lora_alpha", newRank);
-            json.set("rank_pattern", mapper.createObjectNode());
-            json.set("alpha_pattern", mapper.createObjectNode());
-            LoraConfig parsed = (LoraConfig) AdapterConfigs.parse(mapper.writeValueAsString(json),
-                    "add_weighted_adapter");
-            return (LoraConfig) parsed.withTargetModules(targets);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Map<String, Object> json = configs.get(0).toJsonMap();
+        json.put("r", newRank);
+        json.put("lora_alpha", newRank);
+        json.put("rank_pattern", Map.of());
+        json.put("alpha_pattern", Map.of());
+        LoraConfig parsed = (LoraConfig) AdapterConfigs.fromJsonMap(json, "add_weighted_adapter");
+        return (LoraConfig) parsed.withTargetModules(targets);
     }
 
     /** The combined factors of the module at {@code path}. */

@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.config.AdapterConfigs;
 import io.peft4j.config.PeftType;
@@ -22,11 +20,11 @@ import io.peft4j.tuner.TunedModule;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,34 +130,32 @@ public final class ResidualConversion {
 
     /** The config PEFT writes for the converted adapter. */
     static LoraConfig convertedConfig(LoraConfig config) {
-        ObjectMapper mapper = new ObjectMapper();
-        try {
-            ObjectNode json = (ObjectNode) mapper.readTree(AdapterConfigs.toJson(config));
-            json.put("init_lora_weights", true);
-            json.put("r", 2 * config.r());
-            if (config.useRslora()) {
-                json.put("lora_alpha", config.loraAlpha() * Math.sqrt(2));
-            } else if (json.get("lora_alpha").isIntegralNumber()) {
-                json.put("lora_alpha", 2 * json.get("lora_alpha").asLong());
-            } else {
-                json.put("lora_alpha", 2 * config.loraAlpha());
-            }
-            for (String pattern : new String[] {"rank_pattern", "alpha_pattern"}) {
-                if (json.get(pattern) instanceof ObjectNode) {
-                    ObjectNode values = (ObjectNode) json.get(pattern);
-                    for (Iterator<String> it = values.fieldNames(); it.hasNext(); ) {
-                        String key = it.next();
-                        if (values.get(key).isIntegralNumber()) {
-                            values.put(key, 2 * values.get(key).asLong());
-                        } else {
-                            values.put(key, 2 * values.get(key).asDouble());
-                        }
-                    }
-                }
-            }
-            return (LoraConfig) AdapterConfigs.parse(mapper.writeValueAsString(json), "converted adapter config");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Map<String, Object> json = config.toJsonMap();
+        json.put("init_lora_weights", true);
+        json.put("r", 2 * config.r());
+        if (config.useRslora()) {
+            json.put("lora_alpha", config.loraAlpha() * Math.sqrt(2));
+        } else {
+            json.put("lora_alpha", doubled(json.get("lora_alpha"), config.loraAlpha()));
         }
+        for (String pattern : new String[] {"rank_pattern", "alpha_pattern"}) {
+            if (json.get(pattern) instanceof Map) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> values = (Map<String, Object>) json.get(pattern);
+                values.replaceAll((key, value) -> doubled(value, ((Number) value).doubleValue()));
+            }
+        }
+        return (LoraConfig) AdapterConfigs.fromJsonMap(json, "converted adapter config");
+    }
+
+    /** Twice a JSON number, an integer when it is one (PEFT's {@code 2 * value} in Python). */
+    private static Object doubled(Object jsonNumber, double value) {
+        if (jsonNumber instanceof Long) {
+            return 2 * (Long) jsonNumber;
+        }
+        if (jsonNumber instanceof BigInteger) {
+            return ((BigInteger) jsonNumber).shiftLeft(1);
+        }
+        return 2 * value;
     }
 }

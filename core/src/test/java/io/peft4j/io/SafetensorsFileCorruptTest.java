@@ -67,7 +67,9 @@ class SafetensorsFileCorruptTest {
 
     @Test
     void invalidJson() throws IOException {
-        assertRejected(file("{\"a\":", 0), null, "not valid JSON");
+        // the tensor whose entry the text breaks off in is named
+        assertRejected(file("{\"a\":", 0), "a", "not valid JSON: unexpected end of the text, expected a value");
+        assertRejected(file("{\"a\"", 0), "a", "not valid JSON: expected ':' after the key \"a\"");
     }
 
     @Test
