@@ -119,16 +119,11 @@ final class AgentStarter {
             long t = System.nanoTime();
             PeftInstrumentation.register(inst);
             instrumentationMs = (System.nanoTime() - t) / 1_000_000;
-            if (options.jmx()) {
-                // the platform MBean server is created while the application loads DJL's engine (JmxRegistration)
-                PeftInstrumentation.whenEngineLoads(JmxRegistration::prepareServer);
-            }
         }
         long configsStart = System.nanoTime();
         List<StartupAdapter> adapters = readConfigs(options, premain);
         long configsMs = (System.nanoTime() - configsStart) / 1_000_000;
         if (adapters == null) {
-            PeftInstrumentation.whenEngineLoads(null);
             return;
         }
         if (!premain) {
@@ -140,12 +135,11 @@ final class AgentStarter {
         InjectionGate gate = new InjectionGate();
         AdapterControl control = new AdapterControl(gate, models, options.adapterRoot(), options.dumpDir());
         AdaptersBean bean = new AdaptersBean(control, () -> describe(models));
-        Runnable registerJmx = options.jmx() ? () -> JmxRegistration.register(bean) : null;
-        // At launch, JMX is registered when the application first uses a model, on that thread, once (the platform
-        // MBean server was created while DJL's engine loaded). Never beside the model's computations: creating the
-        // server while the first training steps ran changed their results and made an AdaLoRA run from E = 0 diverge
-        // (most likely the collections its allocations caused, freeing scalars a backward still read; see
-        // io.peft4j.layer.Scalars). When attached: at once.
+        // At launch, the MXBean is registered on a thread of its own after the application's first forward pass (or
+        // 2 s after its first use of a model without one), so that creating the platform MBean server never delays
+        // the model's first result (JmxRegistration). When attached: at once.
+        Runnable registerJmx = !options.jmx() ? null
+                : premain ? () -> JmxRegistration.registerAfterFirstPass(bean) : () -> JmxRegistration.register(bean);
         Runnable firstModel = atFirstModel(mklPrepared, premain ? registerJmx : null,
                 premain && !options.mklByFeatures());
         AutoInjector injector = new AutoInjector(adapters, gate, options.active(), options.merge(), options.saveDir(),

@@ -63,9 +63,6 @@ final class DjlWeaver implements ClassFileTransformer {
     static final String COLLECTOR = "ai/djl/training/GradientCollector";
     static final String PT_MODEL = "ai/djl/pytorch/engine/PtModel";
     static final String PT_MANAGER = "ai/djl/pytorch/engine/PtNDManager";
-    /** Loaded when the application starts DJL's engine (libtorch's load follows): see {@link
-     *  PeftInstrumentation#whenEngineLoads}. */
-    static final String ENGINE = "ai/djl/engine/Engine";
     static final java.util.Set<String> MODULES = java.util.Set.of(LINEAR, "ai/djl/nn/core/Embedding",
             "ai/djl/nn/transformer/IdEmbedding", "ai/djl/nn/convolutional/Convolution");
 
@@ -85,9 +82,6 @@ final class DjlWeaver implements ClassFileTransformer {
             ProtectionDomain domain, byte[] bytes) {
         if (className == null || !className.startsWith("ai/djl/")) {
             return null;
-        }
-        if (ENGINE.equals(className) && redefined == null) {
-            PeftInstrumentation.engineLoading();
         }
         try {
             ClassReader reader = new ClassReader(bytes);

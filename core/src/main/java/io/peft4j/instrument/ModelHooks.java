@@ -12,6 +12,7 @@ import io.peft4j.tuner.AdapterRegistry;
 import io.peft4j.tuner.AdapterSelection;
 import io.peft4j.tuner.AdapterSelectionException;
 import io.peft4j.tuner.ModelAdapters;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What the woven lifecycle hooks call: tracks the outermost forward per thread and forwards model events to the
@@ -21,6 +22,8 @@ import io.peft4j.tuner.ModelAdapters;
 public final class ModelHooks {
 
     private static volatile ModelLifecycleListener listener;
+    /** Run once when an outermost forward pass next ends ({@link #afterNextOutermostPass}). */
+    private static final AtomicReference<Runnable> AFTER_PASS = new AtomicReference<>();
     private static final ThreadLocal<Pass> PASS = ThreadLocal.withInitial(Pass::new);
 
     /** The forward nesting of one thread: its depth and the adapters held by its outermost forward. */
@@ -35,6 +38,15 @@ public final class ModelHooks {
     /** Installs the listener ({@code null} removes it). */
     public static void setListener(ModelLifecycleListener newListener) {
         listener = newListener;
+    }
+
+    /**
+     * Runs {@code task} once, on the thread whose outermost forward pass ends next, after the pass (the agent registers
+     * its MXBean after the application's first forward pass, so that the JDK's work never delays it). The task must
+     * return at once; what it throws is recorded, never propagated. {@code null} clears it.
+     */
+    public static void afterNextOutermostPass(Runnable task) {
+        AFTER_PASS.set(task);
     }
 
     /**
@@ -90,6 +102,12 @@ public final class ModelHooks {
                 }
                 if (heldTraced != null) {
                     heldTraced.endForward();
+                }
+                if (AFTER_PASS.get() != null) {
+                    Runnable task = AFTER_PASS.getAndSet(null);
+                    if (task != null) {
+                        task.run();
+                    }
                 }
             }
         } catch (Throwable t) {

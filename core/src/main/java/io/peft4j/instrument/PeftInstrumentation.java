@@ -7,7 +7,6 @@ import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Installs peft4j's hooks into DJL, once per JVM: with the agent's {@link Instrumentation} when peft4j was launched as
@@ -25,17 +24,15 @@ public final class PeftInstrumentation {
     private static final PeftLog LOG = PeftLog.get(PeftInstrumentation.class);
     private static final AtomicLong TRANSFORM_ERRORS = new AtomicLong();
 
-    private static final AtomicReference<Runnable> ENGINE_TASK = new AtomicReference<>();
-
     private static Instrumentation instrumentation;
     private static DjlWeaver weaver;
 
     private PeftInstrumentation() {}
 
     /**
-     * The DJL classes peft4j instruments (and PyTorch's {@code GradientCollector}). {@link #install} loads them right
-     * after registering the weaver, so that they are all instrumented up front; at launch ({@link #register}) each is
-     * woven when the application loads it.
+     * The DJL classes peft4j instruments (and PyTorch's {@code GradientCollector}). Each is woven when the application
+     * loads it, or retransformed by {@link #install} when it was loaded before; none is loaded by peft4j (an inference
+     * application never loads {@code Trainer}; loading and weaving it up front cost the Java API's first call ~25 ms).
      */
     static final String[] DJL_CLASSES = {"ai.djl.nn.core.Linear", "ai.djl.nn.core.Embedding",
         "ai.djl.nn.transformer.IdEmbedding", "ai.djl.nn.convolutional.Convolution", "ai.djl.nn.AbstractBaseBlock",
@@ -46,7 +43,8 @@ public final class PeftInstrumentation {
 
     /**
      * Installs with {@code inst} (the agent attached to a running JVM, or the Java API's self-attach): registers the
-     * weaver, loads the instrumented DJL classes and retransforms those loaded before; a no-op when already installed.
+     * weaver, so that DJL classes loaded from now on are woven, and retransforms those loaded before; a no-op when
+     * already installed.
      */
     public static void install(Instrumentation inst) {
         if (register(inst)) {
@@ -68,7 +66,7 @@ public final class PeftInstrumentation {
         return true;
     }
 
-    /** Loads the instrumented DJL classes (woven as they load) and retransforms those loaded before. */
+    /** Retransforms the instrumented DJL classes loaded before the weaver was registered. */
     private static void weaveDjl() {
         Instrumentation inst;
         DjlWeaver w;
@@ -77,7 +75,6 @@ public final class PeftInstrumentation {
             w = weaver;
         }
         long start = System.nanoTime();
-        preload();
         List<Class<?>> loaded = new ArrayList<>();
         for (Class<?> type : inst.getAllLoadedClasses()) {
             if (type.getName().startsWith("ai.djl.") && !TRANSFORMED.contains(type.getName()) && w.wants(type)
@@ -96,42 +93,6 @@ public final class PeftInstrumentation {
                 (System.nanoTime() - start) / 1_000_000, loaded.size());
     }
 
-    private static void preload() {
-        ClassLoader loader = Thread.currentThread().getContextClassLoader();
-        if (loader == null) {
-            loader = ClassLoader.getSystemClassLoader();
-        }
-        for (String name : DJL_CLASSES) {
-            try {
-                Class.forName(name, false, loader);
-            } catch (ClassNotFoundException | LinkageError e) {
-                LOG.debug("{} not visible at start-up ({}); it will be instrumented when loaded", name, e.toString());
-            }
-        }
-    }
-
-    /**
-     * Runs {@code task} once, on the thread that loads DJL's {@code Engine} class, as that class loads (the application
-     * is starting DJL: libtorch's load, hundreds of milliseconds of native work, follows on that thread), or never
-     * when the engine was loaded before. The task must return at once (it runs inside class loading): the agent
-     * starts a thread there. {@code null} clears it.
-     */
-    public static void whenEngineLoads(Runnable task) {
-        ENGINE_TASK.set(task);
-    }
-
-    /** The weaver saw DJL's {@code Engine} class load. */
-    static void engineLoading() {
-        Runnable task = ENGINE_TASK.getAndSet(null);
-        if (task != null) {
-            try {
-                task.run();
-            } catch (Throwable t) {
-                LOG.warn("could not start the work planned for when DJL's engine loads: {}", t.toString());
-            }
-        }
-    }
-
     /** The DJL classes transformed so far (for self-checks and tests). */
     public static java.util.Set<String> transformedTypes() {
         return java.util.Collections.unmodifiableSet(TRANSFORMED);
@@ -146,8 +107,9 @@ public final class PeftInstrumentation {
         Instrumentation inst;
         try {
             // Byte Buddy's attach protocol over JNA (in this process; JNA comes with DJL): without
-            // -Djdk.attach.allowAttachSelf=true its usual way attaches from a helper JVM, ~200 ms more per start
-            inst = ByteBuddyAgent.install(ByteBuddyAgent.AttachmentProvider.ForEmulatedAttachment.INSTANCE);
+            // -Djdk.attach.allowAttachSelf=true its usual way attaches from a helper JVM, ~200 ms more per start;
+            // SelfAttach polls for the attach listener every 2 ms where Byte Buddy first sleeps 100 ms
+            inst = ByteBuddyAgent.install(SelfAttach.provider());
         } catch (RuntimeException e) {
             LOG.debug("attaching in-process did not work ({}); attaching Byte Buddy's usual way", e.toString());
             inst = ByteBuddyAgent.install();

@@ -83,38 +83,4 @@ class DjlWeaverTest {
                 roots.stream().map(b -> b.getClass().getSimpleName()).toList());
         assertEquals(0, PeftInstrumentation.transformErrors());
     }
-
-    @Test
-    void theEngineTaskRunsOnceWhenDjlsEngineClassLoadsAndNeverOnARetransformation() throws Exception {
-        byte[] engine;
-        try (java.io.InputStream in = ClassLoader.getSystemResourceAsStream("ai/djl/engine/Engine.class")) {
-            engine = in.readAllBytes();
-        }
-        ClassLoader loader = ClassLoader.getSystemClassLoader();
-        java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
-        DjlWeaver weaver = new DjlWeaver();
-        try {
-            PeftInstrumentation.whenEngineLoads(runs::incrementAndGet);
-            weaver.transform(null, loader, "ai/djl/engine/EngineProvider", null, null, engine);
-            weaver.transform(null, loader, "ai/djl/engine/Engine", ai.djl.engine.Engine.class, null, engine);
-            assertEquals(0, runs.get(), "not for another class, not when an Engine already loaded is retransformed");
-            weaver.transform(null, loader, "ai/djl/engine/Engine", null, null, engine);
-            weaver.transform(null, loader, "ai/djl/engine/Engine", null, null, engine);
-            assertEquals(1, runs.get(), "once, when the class loads");
-            PeftInstrumentation.whenEngineLoads(() -> {
-                throw new IllegalStateException("boom");
-            });
-            List<String> logged = new ArrayList<>();
-            io.peft4j.log.PeftLog.captureForTests(logged::add);
-            try {
-                weaver.transform(null, loader, "ai/djl/engine/Engine", null, null, engine);
-            } finally {
-                io.peft4j.log.PeftLog.captureForTests(null);
-            }
-            assertEquals(List.of("WARN could not start the work planned for when DJL's engine loads:"
-                    + " java.lang.IllegalStateException: boom"), logged, "logged, never thrown into class loading");
-        } finally {
-            PeftInstrumentation.whenEngineLoads(null);
-        }
-    }
 }

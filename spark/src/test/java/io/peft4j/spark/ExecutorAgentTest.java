@@ -207,15 +207,35 @@ class ExecutorAgentTest {
         }
     }
 
-    /** Runs in an executor: its pid, its -javaagent option, whether the agent's MXBean exists, adapter origins. */
+    /**
+     * Runs in an executor: its pid, its -javaagent option, whether the agent's MXBean exists (the agent registers it on
+     * a thread of its own after the executor's first forward pass: waited for, up to a minute, when the executor
+     * scored rows), adapter origins.
+     */
     record ExecutorReport(SmallModel source) implements MapPartitionsFunction<Row, String> {
         @Override
         public Iterator<String> call(Iterator<Row> input) throws Exception {
             String agent = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                     .filter(a -> a.startsWith("-javaagent:")).findFirst().orElse("");
-            boolean mbean = ManagementFactory.getPlatformMBeanServer()
-                    .isRegistered(new javax.management.ObjectName("io.peft4j:type=Adapters"));
             Map<String, ExecutorModels.Origin> origins = ExecutorModels.adapterOrigins(source);
+            javax.management.ObjectName name = new javax.management.ObjectName("io.peft4j:type=Adapters");
+            javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            java.util.concurrent.CountDownLatch seen = new java.util.concurrent.CountDownLatch(1);
+            javax.management.NotificationListener listener = (n, handback) -> {
+                if (n instanceof javax.management.MBeanServerNotification registration
+                        && name.equals(registration.getMBeanName())) {
+                    seen.countDown();
+                }
+            };
+            server.addNotificationListener(javax.management.MBeanServerDelegate.DELEGATE_NAME, listener, null, null);
+            try {
+                if (!agent.isEmpty() && !origins.isEmpty() && !server.isRegistered(name)) {
+                    seen.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                server.removeNotificationListener(javax.management.MBeanServerDelegate.DELEGATE_NAME, listener);
+            }
+            boolean mbean = server.isRegistered(name);
             return List.of(ProcessHandle.current().pid() + "|" + agent + "|" + mbean + "|" + origins).iterator();
         }
     }

@@ -23,6 +23,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.management.MBeanServer;
+import javax.management.MBeanServerDelegate;
+import javax.management.MBeanServerNotification;
+import javax.management.NotificationListener;
 import javax.management.ObjectName;
 
 /**
@@ -117,12 +123,35 @@ public final class ServingApp {
         }
     }
 
-    /** The peft4j MXBean's request counts when one is registered (found by name only, as jconsole would). */
+    /**
+     * The peft4j MXBean's request counts when one is registered (found by name only, as jconsole would). Launched with
+     * the agent, first waits for it: the agent registers it on a thread of its own after the first forward pass.
+     */
     private static void printRequestCounts() throws Exception {
         ObjectName name = new ObjectName("io.peft4j:type=Adapters");
-        if (ManagementFactory.getPlatformMBeanServer().isRegistered(name)) {
-            Object counts = ManagementFactory.getPlatformMBeanServer().getAttribute(name, "RequestsPerAdapter");
-            Object unknown = ManagementFactory.getPlatformMBeanServer().getAttribute(name, "UnknownAdapterRequests");
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        boolean agent = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .anyMatch(a -> a.startsWith("-javaagent:") && a.contains("peft4j-agent") && !a.contains("jmx=false"));
+        if (agent) {
+            CountDownLatch registered = new CountDownLatch(1);
+            NotificationListener listener = (n, handback) -> {
+                if (n instanceof MBeanServerNotification && name.equals(((MBeanServerNotification) n).getMBeanName())
+                        && MBeanServerNotification.REGISTRATION_NOTIFICATION.equals(n.getType())) {
+                    registered.countDown();
+                }
+            };
+            server.addNotificationListener(MBeanServerDelegate.DELEGATE_NAME, listener, null, null);
+            try {
+                if (!server.isRegistered(name)) {
+                    registered.await(60, TimeUnit.SECONDS);
+                }
+            } finally {
+                server.removeNotificationListener(MBeanServerDelegate.DELEGATE_NAME, listener);
+            }
+        }
+        if (server.isRegistered(name)) {
+            Object counts = server.getAttribute(name, "RequestsPerAdapter");
+            Object unknown = server.getAttribute(name, "UnknownAdapterRequests");
             System.out.println("ServingApp: RequestsPerAdapter=" + Arrays.toString((String[]) counts)
                     + " UnknownAdapterRequests=" + unknown);
         }

@@ -44,8 +44,8 @@ final class JmxCommand implements Cli.Command {
         lines.addAll(List.of("",
                 "By default the operation runs inside <pid> through the attach mechanism: <pid> opens no port.",
                 VIA_JMX + ": connect through the JDK's local management agent instead, as jconsole does; it then",
-                "listens on a TCP port (local clients only) until <pid> exits. The MXBean appears when the",
-                "application first uses a model (at once after attach)."));
+                "listens on a TCP port (local clients only) until <pid> exits. The MXBean appears once the",
+                "application's first forward pass has returned (at once after attach)."));
         return String.join("\n", lines);
     }
 

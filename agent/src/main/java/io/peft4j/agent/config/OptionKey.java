@@ -79,9 +79,9 @@ public enum OptionKey {
                     + " or a file of `DJL_REGEX = NAME` rules; unset: DJL's paths"),
     /** Whether to register the MXBean. */
     JMX("jmx", "true", Kind.BOOLEAN,
-            "Register the MXBean `io.peft4j:type=Adapters` (when the application first uses a model, the platform"
-                    + " MBean server having been created while DJL's engine loaded; at once when attached). No port is"
-                    + " opened"),
+            "Register the MXBean `io.peft4j:type=Adapters` (on a thread of its own once the application's first"
+                    + " forward pass has returned, or 2 s after its first use of a model without one; at once when"
+                    + " attached). No port is opened"),
     /** How the oneMKL inside libtorch chooses its code paths. */
     MKL_CODE_PATHS("mklCodePaths", "vendor", Kind.CHOICE,
             "`features`: the oneMKL inside libtorch chooses its kernels by the CPU's features on CPUs that are not"

@@ -82,6 +82,23 @@ final class Jmx implements AutoCloseable {
         }
     }
 
+    /** Whether the JVM has a live thread of that name. */
+    boolean hasThread(String threadName) {
+        try {
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory
+                    .newPlatformMXBeanProxy(server, java.lang.management.ManagementFactory.THREAD_MXBEAN_NAME,
+                            java.lang.management.ThreadMXBean.class);
+            for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+                if (info != null && info.getThreadName().equals(threadName)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** An attribute's value. */
     Object get(String attribute) {
         try {
