@@ -2,7 +2,6 @@ package io.peft4j.layer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -18,9 +17,8 @@ import io.peft4j.Peft;
 import io.peft4j.config.AdapterConfig;
 import io.peft4j.golden.GoldenCase;
 import io.peft4j.lora.LoraConfig;
+import io.peft4j.testmodels.GarbageCollections;
 import java.io.IOException;
-import java.lang.ref.ReferenceQueue;
-import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,26 +46,9 @@ class ScalarsTest {
     /** Direct buffers over the freed scalars' memory, kept until the backward ran. */
     private final List<ByteBuffer> litter = new ArrayList<>();
 
-    /**
-     * Runs a full collection and waits until the JVM has processed the references it found (freeing direct buffers
-     * is part of that), twice: the second batch is handled only after the first. Then allocates small direct buffers
-     * full of 0x7f bytes, which take the freed memory.
-     */
+    /** A completed collection, its freed memory then littered ({@link GarbageCollections#collectAndLitter}). */
     private void collectGarbageAndLitter() throws InterruptedException {
-        for (int round = 0; round < 2; round++) {
-            ReferenceQueue<Object> queue = new ReferenceQueue<>();
-            WeakReference<Object> sentinel = new WeakReference<>(new Object(), queue);
-            System.gc();
-            assertNotNull(queue.remove(60_000), "the garbage collector did not process references in 60 s");
-            assertEquals(null, sentinel.get());
-        }
-        for (int i = 0; i < 2_000; i++) {
-            ByteBuffer b = ByteBuffer.allocateDirect(4 + i % 28);
-            while (b.hasRemaining()) {
-                b.put((byte) 0x7f);
-            }
-            litter.add(b);
-        }
+        litter.addAll(GarbageCollections.collectAndLitter());
     }
 
     /** The gradient of {@code sum(op(x))} with respect to {@code x}, with or without a collection before backward. */

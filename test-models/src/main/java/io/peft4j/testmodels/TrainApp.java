@@ -15,11 +15,13 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
+import ai.djl.training.loss.L2Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.util.Pair;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +41,12 @@ import java.util.stream.Collectors;
  * <pre>
  * java -Dai.djl.offline=true -cp ... io.peft4j.testmodels.TrainApp --out DIR [--mode fit|manual] [--optimizer adam|sgd]
  *     [--epochs 2] [--lr 0.01] [--base base_model.safetensors | --torchscript model.pt] [--hidden 32] [--samples 128]
- *     [--batch 16] [--seed 42]
+ *     [--batch 16] [--seed 42] [--djl-l2loss] [--gc-before-backward]
  * </pre>
+ *
+ * <p>{@code --djl-l2loss} trains with DJL's own {@code L2Loss} (its {@code mul(Number)} lends libtorch a Java buffer,
+ * see {@link GcSafeL2Loss}); {@code --gc-before-backward} (manual mode) runs a completed garbage collection between
+ * each forward and its backward ({@link GarbageCollections#collectAndLitter}): the results must not change.
  *
  * <p>Writes {@code DIR/params_before.safetensors} and {@code DIR/params_after.safetensors} (every parameter of
  * {@code model.getBlock().getParameters()} under its DJL name, e.g. "01fc1_weight"), {@code DIR/loss.txt} (mean
@@ -50,7 +56,8 @@ import java.util.stream.Collectors;
 public final class TrainApp {
 
     static final String USAGE = "usage: TrainApp --out DIR [--mode fit|manual] [--optimizer adam|sgd] [--epochs N]"
-            + " [--lr X] [--base FILE | --torchscript FILE] [--hidden N] [--samples N] [--batch N] [--seed N]";
+            + " [--lr X] [--base FILE | --torchscript FILE] [--hidden N] [--samples N] [--batch N] [--seed N]"
+            + " [--djl-l2loss] [--gc-before-backward]";
 
     static final int IN_FEATURES = 16;
     static final int OUT_FEATURES = 4;
@@ -66,7 +73,7 @@ public final class TrainApp {
         CliArgs cli;
         try {
             cli = new CliArgs(args, Set.of("--out", "--mode", "--optimizer", "--epochs", "--lr", "--base", "--hidden",
-                    "--samples", "--batch", "--seed", "--torchscript"), Set.of());
+                    "--samples", "--batch", "--seed", "--torchscript"), Set.of("--djl-l2loss", "--gc-before-backward"));
             if (cli.get("--out", null) == null || !cli.positional.isEmpty()) {
                 throw new IllegalArgumentException("--out is required and no positional arguments are allowed");
             }
@@ -95,8 +102,12 @@ public final class TrainApp {
         long seed = cli.getInt("--seed", 42);
         float lr = cli.getFloat("--lr", "sgd".equals(optimizerName) ? 0.05f : 0.01f);
         String base = cli.get("--base", null);
+        boolean gcBeforeBackward = cli.has("--gc-before-backward");
         if (!"fit".equals(mode) && !"manual".equals(mode)) {
             throw new IllegalArgumentException("--mode must be fit or manual, got " + mode);
+        }
+        if (gcBeforeBackward && !"manual".equals(mode)) {
+            throw new IllegalArgumentException("--gc-before-backward needs --mode manual");
         }
         Optimizer optimizer;
         if ("sgd".equals(optimizerName)) {
@@ -121,7 +132,8 @@ public final class TrainApp {
                 System.out.println("TrainApp: loaded base weights from " + base);
             }
             LossRecorder recorder = new LossRecorder();
-            DefaultTrainingConfig config = new DefaultTrainingConfig(new GcSafeL2Loss()).optOptimizer(optimizer);
+            DefaultTrainingConfig config = new DefaultTrainingConfig(cli.has("--djl-l2loss") ? new L2Loss()
+                    : new GcSafeL2Loss()).optOptimizer(optimizer);
             if ("fit".equals(mode)) {
                 config.addTrainingListeners(recorder);
             }
@@ -144,7 +156,10 @@ public final class TrainApp {
                             try (GradientCollector collector = trainer.newGradientCollector()) {
                                 NDList preds = trainer.forward(batch.getData());
                                 NDArray loss = trainer.getLoss().evaluate(batch.getLabels(), preds);
+                                List<ByteBuffer> litter = gcBeforeBackward ? GarbageCollections.collectAndLitter()
+                                        : List.of();
                                 collector.backward(loss);
+                                litter.size(); // reachable until the backward ran
                                 recorder.addBatch(loss.getFloat(), batch.getSize());
                             }
                             trainer.step();
