@@ -34,19 +34,17 @@ class TracedTrainingThroughAgentTest {
         Path trace = b1.resolve("base_model.torchscript.pt");
         byte[] traceBefore = sha256(trace);
         Path work = ItEnvironment.freshWorkDir("traced-train/parity");
-        ForkedJvm.Result block = train(work, "block", b1, "--base", b1.resolve("base_model.safetensors"));
-        ForkedJvm.Result traced = train(work, "traced", b1, "--torchscript", trace);
-        assertEquals(0, block.exitCode(), block::describe);
-        assertEquals(0, traced.exitCode(), traced::describe);
+        Trained block = train(work, "block", b1, "--base", b1.resolve("base_model.safetensors"));
+        Trained traced = train(work, "traced", b1, "--torchscript", trace);
 
         Safetensors start = Safetensors.read(b1.resolve("adapter_model.safetensors"));
-        Safetensors fromBlock = Safetensors.read(work.resolve("block/saved/adapter_model.safetensors"));
-        Safetensors fromTrace = Safetensors.read(work.resolve("traced/saved/adapter_model.safetensors"));
+        Safetensors fromBlock = block.saved();
+        Safetensors fromTrace = traced.saved();
         List<Executable> checks = new ArrayList<>();
-        checks.add(() -> AgentLog.assertNoErrors(block));
-        checks.add(() -> AgentLog.assertNoErrors(traced));
-        checks.add(() -> assertTrue(traced.output().contains("training adapters [default] by W = W0 + s·B·A"),
-                traced::describe));
+        checks.add(() -> AgentLog.assertNoErrors(block.run()));
+        checks.add(() -> AgentLog.assertNoErrors(traced.run()));
+        checks.add(() -> assertTrue(traced.run().output().contains("training adapters [default] by W = W0 + s·B·A"),
+                traced.run()::describe));
         checks.add(() -> assertEquals(start.names(), fromTrace.names(), "keys of the adapter saved from the trace"));
         checks.add(() -> assertEquals(fromBlock.names(), fromTrace.names(), "keys of both saved adapters"));
         StringBuilder report = new StringBuilder();
@@ -75,16 +73,14 @@ class TracedTrainingThroughAgentTest {
         Path b1 = ItEnvironment.goldenCase("b1_lora_mlp");
         Path trace = b1.resolve("base_model.torchscript.pt");
         Path work = ItEnvironment.freshWorkDir("traced-train/gc");
-        ForkedJvm.Result quiet = train(work, "quiet", b1, "--torchscript", trace, "--djl-l2loss");
-        ForkedJvm.Result collected = train(work, "collected", b1, "--torchscript", trace, "--djl-l2loss",
+        Trained quiet = train(work, "quiet", b1, "--torchscript", trace, "--djl-l2loss");
+        Trained collected = train(work, "collected", b1, "--torchscript", trace, "--djl-l2loss",
                 "--gc-before-backward");
-        assertEquals(0, quiet.exitCode(), quiet::describe);
-        assertEquals(0, collected.exitCode(), collected::describe);
         Safetensors start = Safetensors.read(b1.resolve("adapter_model.safetensors"));
-        Safetensors a = Safetensors.read(work.resolve("quiet/saved/adapter_model.safetensors"));
-        Safetensors b = Safetensors.read(work.resolve("collected/saved/adapter_model.safetensors"));
+        Safetensors a = quiet.saved();
+        Safetensors b = collected.saved();
         List<Executable> checks = new ArrayList<>();
-        checks.add(() -> AgentLog.assertNoErrors(collected));
+        checks.add(() -> AgentLog.assertNoErrors(collected.run()));
         checks.add(() -> assertEquals(a.names(), b.names()));
         for (String key : start.names()) {
             checks.add(() -> TensorAssertions.assertBitIdentical(a.get(key), b.get(key), key
@@ -95,19 +91,24 @@ class TracedTrainingThroughAgentTest {
         assertAll("a collection before every backward", checks);
     }
 
-    private static ForkedJvm.Result train(Path work, String name, Path adapter, Object... model) {
+    /** A training run that exited with 0, and the adapter the agent saved. */
+    private record Trained(ForkedJvm.Result run, Safetensors saved) {}
+
+    private static Trained train(Path work, String name, Path adapter, Object... model) throws IOException {
         Path dir = work.resolve(name);
         List<Object> args = new ArrayList<>(List.of((Object[]) TRAIN));
         args.add("--out");
         args.add(dir.resolve("out"));
         args.addAll(List.of(model));
-        return ItEnvironment.application("TrainApp")
+        ForkedJvm.Result run = ItEnvironment.application("TrainApp")
                 .javaagent(ItEnvironment.agentJar(), "adapter=" + adapter + ",save=" + dir.resolve("saved")
                         + ",jmx=false")
                 // one intra-op thread: the two runs of a comparison must order their float sums alike
                 .systemProperty("ai.djl.pytorch.num_threads", "1")
                 .args(args.toArray())
                 .run(work, name);
+        assertEquals(0, run.exitCode(), run::describe);
+        return new Trained(run, Safetensors.read(dir.resolve("saved/adapter_model.safetensors")));
     }
 
     private static byte[] sha256(Path file) {
