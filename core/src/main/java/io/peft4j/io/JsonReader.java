@@ -129,6 +129,9 @@ public final class JsonReader {
                 }
                 pos++;
                 skipWhitespace();
+                if (peek() == '}') {
+                    throw error("a comma before '}' (JSON allows no trailing comma)");
+                }
                 return key();
             case ARRAY_FIRST:
                 if (peek() == ']') {
@@ -144,6 +147,9 @@ public final class JsonReader {
                 }
                 pos++;
                 skipWhitespace();
+                if (peek() == ']') {
+                    throw error("a comma before ']' (JSON allows no trailing comma)");
+                }
                 return value();
             default:
                 throw new IllegalStateException("state " + state);

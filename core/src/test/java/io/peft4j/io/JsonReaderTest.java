@@ -227,7 +227,9 @@ class JsonReaderTest {
         assertAll(
                 () -> assertEquals("no JSON value in the text", error(" \n").reason()),
                 () -> assertEquals("unexpected end of the text, expected a value", error("[1,").reason()),
-                () -> assertEquals("expected a key in double quotes, found '}'", error("{\"a\":1,}").reason()),
+                () -> assertEquals("a comma before '}' (JSON allows no trailing comma)", error("{\"a\":1,}").reason()),
+                () -> assertEquals("a comma before ']' (JSON allows no trailing comma)", error("[1, ]").reason()),
+                () -> assertEquals("expected a key in double quotes, found '1'", error("{1:2}").reason()),
                 () -> assertEquals("expected ':' after the key \"a\", found '1'", error("{\"a\" 1}").reason()),
                 () -> assertEquals("a string that is never closed", error("[\"abc").reason()),
                 () -> assertEquals("unescaped control character U+0009 in a string", error("\"a\tb\"").reason()),
