@@ -121,36 +121,14 @@ public final class JsonReader {
                 skipWhitespace();
                 return value();
             case OBJECT_NEXT:
-                if (peek() == '}') {
-                    return close(Token.END_OBJECT);
-                }
-                if (peek() != ',') {
-                    throw error("expected ',' or '}' in an object, found " + describe(pos));
-                }
-                pos++;
-                skipWhitespace();
-                if (peek() == '}') {
-                    throw error("a comma before '}' (JSON allows no trailing comma)");
-                }
-                return key();
+                return closes('}') ? close(Token.END_OBJECT) : key();
             case ARRAY_FIRST:
                 if (peek() == ']') {
                     return close(Token.END_ARRAY);
                 }
                 return value();
             case ARRAY_NEXT:
-                if (peek() == ']') {
-                    return close(Token.END_ARRAY);
-                }
-                if (peek() != ',') {
-                    throw error("expected ',' or ']' in an array, found " + describe(pos));
-                }
-                pos++;
-                skipWhitespace();
-                if (peek() == ']') {
-                    throw error("a comma before ']' (JSON allows no trailing comma)");
-                }
-                return value();
+                return closes(']') ? close(Token.END_ARRAY) : value();
             default:
                 throw new IllegalStateException("state " + state);
         }
@@ -193,9 +171,24 @@ public final class JsonReader {
         return current == Token.INTEGER ? bigValue().doubleValue() : doubleValue;
     }
 
-    /** An error at the reader's position, for callers that find the JSON well-formed but not what they expect. */
-    public JsonSyntaxException errorHere(String reason) {
-        return error(reason);
+    /**
+     * After a value inside an object ({@code bracket} '}') or an array (']'): true at the closing bracket; otherwise
+     * reads the comma that must come, and the whitespace after it.
+     */
+    private boolean closes(char bracket) throws JsonSyntaxException {
+        if (peek() == bracket) {
+            return true;
+        }
+        if (peek() != ',') {
+            throw error("expected ',' or '" + bracket + "' in " + (bracket == '}' ? "an object" : "an array")
+                    + ", found " + describe(pos));
+        }
+        pos++;
+        skipWhitespace();
+        if (peek() == bracket) {
+            throw error("a comma before '" + bracket + "' (JSON allows no trailing comma)");
+        }
+        return false;
     }
 
     private Token key() throws JsonSyntaxException {
@@ -483,6 +476,6 @@ public final class JsonReader {
                 lineStart = i + 1;
             }
         }
-        return new JsonSyntaxException(reason, line, end - lineStart + 1, end);
+        return new JsonSyntaxException(reason, line, end - lineStart + 1);
     }
 }

@@ -10,14 +10,12 @@ public final class JsonSyntaxException extends IOException {
     private final String reason;
     private final int line;
     private final int column;
-    private final int offset;
 
-    JsonSyntaxException(String reason, int line, int column, int offset) {
+    JsonSyntaxException(String reason, int line, int column) {
         super(reason + " (line " + line + ", column " + column + ")");
         this.reason = reason;
         this.line = line;
         this.column = column;
-        this.offset = offset;
     }
 
     /** What is wrong, without the position. */
@@ -33,10 +31,5 @@ public final class JsonSyntaxException extends IOException {
     /** The column of the error in its line, from 1 (in UTF-16 characters). */
     public int column() {
         return column;
-    }
-
-    /** The error's position in the text, from 0 (in UTF-16 characters). */
-    public int offset() {
-        return offset;
     }
 }

@@ -21,6 +21,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.util.Pair;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -159,7 +160,7 @@ public final class TrainApp {
                                 List<ByteBuffer> litter = gcBeforeBackward ? GarbageCollections.collectAndLitter()
                                         : List.of();
                                 collector.backward(loss);
-                                litter.size(); // reachable until the backward ran
+                                Reference.reachabilityFence(litter); // the freed memory stays littered until here
                                 recorder.addBatch(loss.getFloat(), batch.getSize());
                             }
                             trainer.step();

@@ -7,6 +7,7 @@ import java.lang.management.ManagementFactory;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.management.InstanceAlreadyExistsException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -31,12 +32,11 @@ public final class JmxRegistration {
     static final long WAIT_SECONDS = 2;
     /** {@link #WAIT_SECONDS} in milliseconds; tests change it. */
     private static volatile long waitMillis = WAIT_SECONDS * 1000;
-    /** The thread {@link #registerAfterFirstPass} started, for tests. */
-    private static volatile Thread scheduled;
 
     private static final PeftLog LOG = PeftLog.get(JmxRegistration.class);
     private static final AtomicBoolean DONE = new AtomicBoolean();
-    private static final AtomicBoolean SCHEDULED = new AtomicBoolean();
+    /** The thread {@link #registerAfterFirstPass} started, once. */
+    private static final AtomicReference<Thread> SCHEDULED = new AtomicReference<>();
 
     private JmxRegistration() {}
 
@@ -45,11 +45,10 @@ public final class JmxRegistration {
      * {@value #WAIT_SECONDS} s from now if none has; once. Returns at once.
      */
     public static void registerAfterFirstPass(AdaptersMXBean bean) {
-        if (DONE.get() || !SCHEDULED.compareAndSet(false, true)) {
+        if (DONE.get() || SCHEDULED.get() != null) {
             return;
         }
         CountDownLatch pass = new CountDownLatch(1);
-        ModelHooks.afterNextOutermostPass(pass::countDown);
         Thread t = new Thread(() -> {
             boolean afterPass;
             try {
@@ -65,13 +64,15 @@ public final class JmxRegistration {
                             + " after the model's first use (no forward pass yet)");
         }, "peft4j-jmx");
         t.setDaemon(true);
-        scheduled = t;
-        t.start();
+        if (SCHEDULED.compareAndSet(null, t)) {
+            ModelHooks.afterNextOutermostPass(pass::countDown);
+            t.start();
+        }
     }
 
     /** The thread of {@link #registerAfterFirstPass}, or {@code null}; for tests. */
     static Thread scheduled() {
-        return scheduled;
+        return SCHEDULED.get();
     }
 
     /** Forgets the registration and unregisters the MXBean; the wait for a forward pass becomes {@code wait}. */
@@ -82,8 +83,7 @@ public final class JmxRegistration {
             ManagementFactory.getPlatformMBeanServer().unregisterMBean(name);
         }
         waitMillis = waitMillisForTests;
-        scheduled = null;
-        SCHEDULED.set(false);
+        SCHEDULED.set(null);
         DONE.set(false);
     }
 
